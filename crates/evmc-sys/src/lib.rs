@@ -148,8 +148,9 @@ pub type evmc_access_status = i32;
 pub const EVMC_ACCESS_COLD: evmc_access_status = 0;
 pub const EVMC_ACCESS_WARM: evmc_access_status = 1;
 
-pub type evmc_account_exists_fn =
-    Option<unsafe extern "C" fn(context: *mut evmc_host_context, address: *const evmc_address) -> bool>;
+pub type evmc_account_exists_fn = Option<
+    unsafe extern "C" fn(context: *mut evmc_host_context, address: *const evmc_address) -> bool,
+>;
 pub type evmc_get_storage_fn = Option<
     unsafe extern "C" fn(
         context: *mut evmc_host_context,
@@ -166,12 +167,19 @@ pub type evmc_set_storage_fn = Option<
     ) -> evmc_storage_status,
 >;
 pub type evmc_get_balance_fn = Option<
-    unsafe extern "C" fn(context: *mut evmc_host_context, address: *const evmc_address) -> evmc_uint256be,
+    unsafe extern "C" fn(
+        context: *mut evmc_host_context,
+        address: *const evmc_address,
+    ) -> evmc_uint256be,
 >;
-pub type evmc_get_code_size_fn =
-    Option<unsafe extern "C" fn(context: *mut evmc_host_context, address: *const evmc_address) -> usize>;
+pub type evmc_get_code_size_fn = Option<
+    unsafe extern "C" fn(context: *mut evmc_host_context, address: *const evmc_address) -> usize,
+>;
 pub type evmc_get_code_hash_fn = Option<
-    unsafe extern "C" fn(context: *mut evmc_host_context, address: *const evmc_address) -> evmc_bytes32,
+    unsafe extern "C" fn(
+        context: *mut evmc_host_context,
+        address: *const evmc_address,
+    ) -> evmc_bytes32,
 >;
 pub type evmc_copy_code_fn = Option<
     unsafe extern "C" fn(
@@ -189,8 +197,9 @@ pub type evmc_selfdestruct_fn = Option<
         beneficiary: *const evmc_address,
     ) -> bool,
 >;
-pub type evmc_call_fn =
-    Option<unsafe extern "C" fn(context: *mut evmc_host_context, msg: *const evmc_message) -> evmc_result>;
+pub type evmc_call_fn = Option<
+    unsafe extern "C" fn(context: *mut evmc_host_context, msg: *const evmc_message) -> evmc_result,
+>;
 pub type evmc_get_tx_context_fn =
     Option<unsafe extern "C" fn(context: *mut evmc_host_context) -> evmc_tx_context>;
 pub type evmc_get_block_hash_fn =
@@ -206,7 +215,10 @@ pub type evmc_emit_log_fn = Option<
     ),
 >;
 pub type evmc_access_account_fn = Option<
-    unsafe extern "C" fn(context: *mut evmc_host_context, address: *const evmc_address) -> evmc_access_status,
+    unsafe extern "C" fn(
+        context: *mut evmc_host_context,
+        address: *const evmc_address,
+    ) -> evmc_access_status,
 >;
 pub type evmc_access_storage_fn = Option<
     unsafe extern "C" fn(
@@ -393,7 +405,10 @@ mod layout {
         assert_eq!(size_of::<evmc_host_interface>(), 16 * 8);
         assert_eq!(offset_of!(evmc_host_interface, call), 8 * 8);
         assert_eq!(offset_of!(evmc_host_interface, access_account), 12 * 8);
-        assert_eq!(offset_of!(evmc_host_interface, set_transient_storage), 15 * 8);
+        assert_eq!(
+            offset_of!(evmc_host_interface, set_transient_storage),
+            15 * 8
+        );
         assert_eq!(offset_of!(evmc_vm, abi_version), 0);
         assert_eq!(offset_of!(evmc_vm, name), 8);
         assert_eq!(offset_of!(evmc_vm, version), 16);

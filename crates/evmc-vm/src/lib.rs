@@ -114,7 +114,13 @@ unsafe extern "C" fn release_boxed_output(result: *const evmc_result) {
 
 impl ExecutionResult {
     pub fn new(status_code: StatusCode, gas_left: i64, gas_refund: i64, output: Vec<u8>) -> Self {
-        Self { status_code, gas_left, gas_refund, output, create_address: None }
+        Self {
+            status_code,
+            gas_left,
+            gas_refund,
+            output,
+            create_address: None,
+        }
     }
 
     /// A failure: no output, no gas left, no refund.
@@ -133,7 +139,10 @@ impl ExecutionResult {
             (std::ptr::null(), None)
         } else {
             let boxed: Box<[u8]> = self.output.into_boxed_slice();
-            (Box::into_raw(boxed) as *const u8, Some(release_boxed_output))
+            (
+                Box::into_raw(boxed) as *const u8,
+                Some(release_boxed_output),
+            )
         };
         evmc_result {
             status_code: self.status_code,
@@ -180,7 +189,11 @@ macro_rules! host_fn {
     ($self:ident . $name:ident) => {
         // A host that leaves a function NULL breaks the EVMC contract; fail loudly (the C entry
         // point catches panics and reports EVMC_INTERNAL_ERROR) rather than jump to address 0.
-        $self.host.$name.expect(concat!("EVMC host function `", stringify!($name), "` is NULL"))
+        $self.host.$name.expect(concat!(
+            "EVMC host function `",
+            stringify!($name),
+            "` is NULL"
+        ))
     };
 }
 
@@ -189,7 +202,12 @@ impl<'a> ExecutionContext<'a> {
     /// `host` must hold valid function pointers for the duration of `'a` and `context` must be
     /// the pointer the host expects to get back in them.
     pub unsafe fn new(host: &'a evmc_host_interface, context: *mut evmc_host_context) -> Self {
-        Self { host, context, tx_context: None, _marker: PhantomData }
+        Self {
+            host,
+            context,
+            tx_context: None,
+            _marker: PhantomData,
+        }
     }
 
     pub fn account_exists(&mut self, address: &Address) -> bool {
@@ -200,7 +218,12 @@ impl<'a> ExecutionContext<'a> {
         // SAFETY: as above.
         unsafe { host_fn!(self.get_storage)(self.context, address, key) }
     }
-    pub fn set_storage(&mut self, address: &Address, key: &Bytes32, value: &Bytes32) -> StorageStatus {
+    pub fn set_storage(
+        &mut self,
+        address: &Address,
+        key: &Bytes32,
+        value: &Bytes32,
+    ) -> StorageStatus {
         // SAFETY: as above.
         unsafe { host_fn!(self.set_storage)(self.context, address, key, value) }
     }
@@ -220,7 +243,13 @@ impl<'a> ExecutionContext<'a> {
     pub fn copy_code(&mut self, address: &Address, offset: usize, buffer: &mut [u8]) -> usize {
         // SAFETY: the buffer is a live mutable slice of the given length.
         let n = unsafe {
-            host_fn!(self.copy_code)(self.context, address, offset, buffer.as_mut_ptr(), buffer.len())
+            host_fn!(self.copy_code)(
+                self.context,
+                address,
+                offset,
+                buffer.as_mut_ptr(),
+                buffer.len(),
+            )
         };
         n.min(buffer.len())
     }
@@ -322,7 +351,10 @@ mod trampolines {
         unsafe { &*(ctx as *const H) }
     }
 
-    pub unsafe extern "C" fn account_exists<H: Host>(c: *mut evmc_host_context, a: *const Address) -> bool {
+    pub unsafe extern "C" fn account_exists<H: Host>(
+        c: *mut evmc_host_context,
+        a: *const Address,
+    ) -> bool {
         unsafe { host::<H>(c).account_exists(&*a) }
     }
     pub unsafe extern "C" fn get_storage<H: Host>(
@@ -340,13 +372,22 @@ mod trampolines {
     ) -> StorageStatus {
         unsafe { host::<H>(c).set_storage(&*a, &*k, &*v) }
     }
-    pub unsafe extern "C" fn get_balance<H: Host>(c: *mut evmc_host_context, a: *const Address) -> Bytes32 {
+    pub unsafe extern "C" fn get_balance<H: Host>(
+        c: *mut evmc_host_context,
+        a: *const Address,
+    ) -> Bytes32 {
         unsafe { host::<H>(c).get_balance(&*a) }
     }
-    pub unsafe extern "C" fn get_code_size<H: Host>(c: *mut evmc_host_context, a: *const Address) -> usize {
+    pub unsafe extern "C" fn get_code_size<H: Host>(
+        c: *mut evmc_host_context,
+        a: *const Address,
+    ) -> usize {
         unsafe { host::<H>(c).get_code_size(&*a) }
     }
-    pub unsafe extern "C" fn get_code_hash<H: Host>(c: *mut evmc_host_context, a: *const Address) -> Bytes32 {
+    pub unsafe extern "C" fn get_code_hash<H: Host>(
+        c: *mut evmc_host_context,
+        a: *const Address,
+    ) -> Bytes32 {
         unsafe { host::<H>(c).get_code_hash(&*a) }
     }
     pub unsafe extern "C" fn copy_code<H: Host>(
@@ -372,7 +413,10 @@ mod trampolines {
     ) -> bool {
         unsafe { host::<H>(c).selfdestruct(&*a, &*b) }
     }
-    pub unsafe extern "C" fn call<H: Host>(c: *mut evmc_host_context, msg: *const evmc_message) -> evmc_result {
+    pub unsafe extern "C" fn call<H: Host>(
+        c: *mut evmc_host_context,
+        msg: *const evmc_message,
+    ) -> evmc_result {
         unsafe { host::<H>(c).call(&*msg).into_raw() }
     }
     pub unsafe extern "C" fn get_tx_context<H: Host>(c: *mut evmc_host_context) -> evmc_tx_context {
@@ -390,12 +434,18 @@ mod trampolines {
         count: usize,
     ) {
         unsafe {
-            let topics: &[Bytes32] =
-                if topics.is_null() || count == 0 { &[] } else { std::slice::from_raw_parts(topics, count) };
+            let topics: &[Bytes32] = if topics.is_null() || count == 0 {
+                &[]
+            } else {
+                std::slice::from_raw_parts(topics, count)
+            };
             host::<H>(c).emit_log(&*a, slice_from_raw(data, size), topics)
         }
     }
-    pub unsafe extern "C" fn access_account<H: Host>(c: *mut evmc_host_context, a: *const Address) -> AccessStatus {
+    pub unsafe extern "C" fn access_account<H: Host>(
+        c: *mut evmc_host_context,
+        a: *const Address,
+    ) -> AccessStatus {
         unsafe { host::<H>(c).access_account(&*a) }
     }
     pub unsafe extern "C" fn access_storage<H: Host>(
@@ -475,7 +525,8 @@ impl Vm {
     }
     /// Sets an option; returns the raw `evmc_set_option_result`.
     pub fn set_option(&self, name: &str, value: &str) -> evmc_set_option_result {
-        let (Ok(name), Ok(value)) = (std::ffi::CString::new(name), std::ffi::CString::new(value)) else {
+        let (Ok(name), Ok(value)) = (std::ffi::CString::new(name), std::ffi::CString::new(value))
+        else {
             return EVMC_SET_OPTION_INVALID_VALUE;
         };
         // SAFETY: `raw` is live and the strings are NUL-terminated for the call.
@@ -487,13 +538,27 @@ impl Vm {
         }
     }
     /// Executes `code` for `msg` against a Rust host.
-    pub fn execute<H: Host>(&self, host: &H, rev: Revision, msg: &evmc_message, code: &[u8]) -> ExecutionResult {
+    pub fn execute<H: Host>(
+        &self,
+        host: &H,
+        rev: Revision,
+        msg: &evmc_message,
+        code: &[u8],
+    ) -> ExecutionResult {
         let table = host_interface::<H>();
         // SAFETY: table, context, message and code all outlive the call; the VM returns an owned
         // result which `from_raw` releases once.
         unsafe {
             let execute = (*self.raw).execute.expect("evmc_vm::execute is NULL");
-            let raw = execute(self.raw, &table, host_context(host), rev, msg, code.as_ptr(), code.len());
+            let raw = execute(
+                self.raw,
+                &table,
+                host_context(host),
+                rev,
+                msg,
+                code.as_ptr(),
+                code.len(),
+            );
             ExecutionResult::from_raw(raw)
         }
     }
@@ -542,7 +607,10 @@ mod tests {
         // SAFETY: `raw` came from into_raw and is released by from_raw.
         let back = unsafe { ExecutionResult::from_raw(raw) };
         assert_eq!(back.output, r.output);
-        assert_eq!((back.status_code, back.gas_left, back.gas_refund), (EVMC_REVERT, 7, 3));
+        assert_eq!(
+            (back.status_code, back.gas_left, back.gas_refund),
+            (EVMC_REVERT, 7, 3)
+        );
     }
 
     #[test]
