@@ -1,5 +1,217 @@
-//! `dtvm statetest`: filled by the state-test host work.
-pub fn main(_args: &[String]) -> i32 {
-    eprintln!("statetest: not implemented yet");
-    2
+//! `dtvm statetest [--mode M] [--fork F] [--filter SUBSTR] [-j N] PATH...`
+//!
+//! Runs Ethereum state-test fixtures (files or directories, recursively) against dtvm through
+//! its EVMC entry points, in parallel, and ends with the plain closing line
+//! `N passed, N failed, N skipped`. The exit code is non-zero on any failure.
+use dtvm_state::revision_from_fork_name;
+use dtvm_state::statetest::{self, Outcome};
+use evmc_vm::{sys, Vm};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+const USAGE: &str = "usage: dtvm statetest [--mode M] [--fork F] [--filter SUBSTR] [-j N] PATH...";
+
+struct Options {
+    mode: Option<String>,
+    fork: Option<String>,
+    filter: Option<String>,
+    jobs: usize,
+    paths: Vec<PathBuf>,
+}
+
+fn parse_args(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        mode: None,
+        fork: None,
+        filter: None,
+        jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        paths: Vec::new(),
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match a.as_str() {
+            "--mode" => o.mode = Some(value("--mode")?),
+            "--fork" => o.fork = Some(value("--fork")?),
+            "--filter" => o.filter = Some(value("--filter")?),
+            "-j" | "--jobs" => {
+                let v = value("-j")?;
+                o.jobs = v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("bad job count {v:?}"))?;
+            }
+            "-h" | "--help" => return Err(String::new()),
+            s if s.starts_with('-') => return Err(format!("unknown option {s}")),
+            p => o.paths.push(PathBuf::from(p)),
+        }
+    }
+    if o.paths.is_empty() {
+        return Err("no fixture path given".into());
+    }
+    if let Some(f) = &o.fork {
+        if revision_from_fork_name(f).is_none() {
+            return Err(format!("unknown fork {f}"));
+        }
+    }
+    Ok(o)
+}
+
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if path.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(path)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+        entries.sort();
+        for e in entries {
+            collect_files(&e, out)?;
+        }
+    } else if path.extension().is_some_and(|e| e == "json") || path.is_file() {
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+    skipped: BTreeMap<String, usize>,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    fn merge(&mut self, other: Tally) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+        for (k, v) in other.skipped {
+            *self.skipped.entry(k).or_default() += v;
+        }
+        self.failures.extend(other.failures);
+    }
+}
+
+fn run_file(path: &Path, opts: &Options, vm: &Vm) -> Tally {
+    let mut t = Tally::default();
+    let tests = match statetest::load_file(path) {
+        Ok(tests) => tests,
+        Err(e) => {
+            t.failed += 1;
+            t.failures
+                .push(format!("FAIL {}: cannot load: {e}", path.display()));
+            return t;
+        }
+    };
+    let wanted_rev = opts.fork.as_deref().and_then(revision_from_fork_name);
+    let path_str = path.display().to_string();
+    for test in &tests {
+        if let Some(f) = &opts.filter {
+            if !test.name.contains(f.as_str()) && !path_str.contains(f.as_str()) {
+                continue;
+            }
+        }
+        for case in &test.cases {
+            if wanted_rev.is_some() && case.rev != wanted_rev {
+                continue;
+            }
+            if let Some(reason) = statetest::skip_reason(&test.name) {
+                *t.skipped.entry(format!("skip list: {reason}")).or_default() += 1;
+                continue;
+            }
+            match statetest::run_case(test, case, vm) {
+                Outcome::Pass => t.passed += 1,
+                Outcome::Skipped(why) => *t.skipped.entry(why).or_default() += 1,
+                Outcome::Fail(msg) => {
+                    t.failed += 1;
+                    t.failures.push(format!(
+                        "FAIL {path_str} {} [{}]: {msg}",
+                        test.name,
+                        case.label()
+                    ));
+                }
+            }
+        }
+    }
+    t
+}
+
+pub fn main(args: &[String]) -> i32 {
+    let opts = match parse_args(args) {
+        Ok(o) => o,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("statetest: {e}");
+            }
+            eprintln!("{USAGE}");
+            return 2;
+        }
+    };
+    let mut files = Vec::new();
+    for p in &opts.paths {
+        if let Err(e) = collect_files(p, &mut files) {
+            eprintln!("statetest: {}: {e}", p.display());
+            return 2;
+        }
+    }
+    // Largest files first, so the last file a worker picks up is a short one.
+    files.sort_by_cached_key(|f| std::cmp::Reverse(std::fs::metadata(f).map_or(0, |m| m.len())));
+
+    // SAFETY: `create` returns a fresh VM that nothing else owns.
+    let vm = unsafe { Vm::from_raw(dtvm::create()) };
+    if let Some(mode) = &opts.mode {
+        let r = vm.set_option("mode", mode);
+        if r != sys::EVMC_SET_OPTION_SUCCESS {
+            eprintln!("statetest: the VM rejected mode {mode:?} (evmc_set_option_result {r})");
+            return 2;
+        }
+    }
+
+    let start = Instant::now();
+    let next = AtomicUsize::new(0);
+    let total = Mutex::new(Tally::default());
+    std::thread::scope(|s| {
+        for _ in 0..opts.jobs.min(files.len().max(1)) {
+            s.spawn(|| {
+                let mut local = Tally::default();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { break };
+                    local.merge(run_file(file, &opts, &vm));
+                }
+                total.lock().expect("a worker panicked").merge(local);
+            });
+        }
+    });
+    let mut total = total.into_inner().expect("a worker panicked");
+    total.failures.sort();
+    for f in &total.failures {
+        println!("{f}");
+    }
+    let skipped: usize = total.skipped.values().sum();
+    for (why, n) in &total.skipped {
+        println!("skipped {n}: {why}");
+    }
+    println!(
+        "{} files, {} threads, {:.2}s",
+        files.len(),
+        opts.jobs,
+        start.elapsed().as_secs_f64()
+    );
+    println!(
+        "{} passed, {} failed, {skipped} skipped",
+        total.passed, total.failed
+    );
+    if total.failed > 0 {
+        1
+    } else {
+        0
+    }
 }
