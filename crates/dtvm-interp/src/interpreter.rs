@@ -7,15 +7,6 @@ use dtvm_core::analysis::UNDEFINED_MARK;
 use dtvm_core::opcode::*;
 use dtvm_core::U256;
 
-/// Propagates an instruction failure out of the loop.
-macro_rules! tri {
-    ($e:expr) => {
-        if let Err(status) = $e {
-            return status;
-        }
-    };
-}
-
 /// Reads the big-endian immediate of a PUSHn at `pc` (the padded code makes reading past the end
 /// of the real code safe and yields zeros, as the EVM specifies for a truncated PUSH).
 #[inline(always)]
@@ -32,10 +23,43 @@ fn push_value(code: &[u8], pc: usize, n: usize) -> U256 {
     }
 }
 
+/// Where the interpreter stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The frame ended with this status.
+    Done(Status),
+    /// Execution reached the JUMPDEST at this pc, the start of another segment (only from
+    /// [`run_segment`]). Its block has not been entered yet.
+    Segment(usize),
+}
+
 /// Runs `frame` from `pc` (which must be a block start) until the frame ends; returns its status.
-pub fn run(f: &mut Frame, mut pc: usize) -> Status {
+pub fn run(f: &mut Frame, pc: usize) -> Status {
+    match run_impl::<false>(f, pc) {
+        Exit::Done(status) => status,
+        Exit::Segment(_) => unreachable!("whole-frame runs do not stop at segments"),
+    }
+}
+
+/// Runs the JUMPDEST segment that starts at `pc` (0 or a JUMPDEST; more generally any block
+/// start) until the frame ends or execution reaches another JUMPDEST. The JIT uses this for
+/// segments it does not compile, so a frame can move between compiled and interpreted segments.
+pub fn run_segment(f: &mut Frame, pc: usize) -> Exit {
+    run_impl::<true>(f, pc)
+}
+
+#[inline(always)]
+fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
     let analysis = f.analysis;
     let code = analysis.exec_code();
+    let entry = pc;
+    macro_rules! tri {
+        ($e:expr) => {
+            if let Err(status) = $e {
+                return Exit::Done(status);
+            }
+        };
+    }
     if code[pc] != JUMPDEST {
         tri!(f.begin_block(pc));
     }
@@ -79,7 +103,7 @@ pub fn run(f: &mut Frame, mut pc: usize) -> Status {
     loop {
         let op = code[pc];
         match op {
-            STOP => return EVMC_SUCCESS,
+            STOP => return Exit::Done(EVMC_SUCCESS),
             ADD => binary!(|a, b| a.wrapping_add(b)),
             MUL => binary!(|a, b| a.wrapping_mul(b)),
             SUB => binary!(|a, b| a.wrapping_sub(b)),
@@ -232,7 +256,7 @@ pub fn run(f: &mut Frame, mut pc: usize) -> Status {
                 let dest = f.pop();
                 match usize::try_from(dest) {
                     Ok(d) if analysis.is_jumpdest(d) => pc = d,
-                    _ => return EVMC_BAD_JUMP_DESTINATION,
+                    _ => return Exit::Done(EVMC_BAD_JUMP_DESTINATION),
                 }
             }
             JUMPI => {
@@ -243,7 +267,7 @@ pub fn run(f: &mut Frame, mut pc: usize) -> Status {
                 } else {
                     match usize::try_from(dest) {
                         Ok(d) if analysis.is_jumpdest(d) => pc = d,
-                        _ => return EVMC_BAD_JUMP_DESTINATION,
+                        _ => return Exit::Done(EVMC_BAD_JUMP_DESTINATION),
                     }
                 }
             }
@@ -262,6 +286,9 @@ pub fn run(f: &mut Frame, mut pc: usize) -> Status {
                 next_block!(pc + 1);
             }
             JUMPDEST => {
+                if STOP_AT_SEGMENT && pc != entry {
+                    return Exit::Segment(pc);
+                }
                 tri!(f.begin_block(pc));
                 pc += 1;
             }
@@ -313,22 +340,22 @@ pub fn run(f: &mut Frame, mut pc: usize) -> Status {
             }
             RETURN => {
                 tri!(ins::set_output(f));
-                return EVMC_SUCCESS;
+                return Exit::Done(EVMC_SUCCESS);
             }
             REVERT => {
                 tri!(ins::set_output(f));
-                return EVMC_REVERT;
+                return Exit::Done(EVMC_REVERT);
             }
-            INVALID => return EVMC_INVALID_INSTRUCTION,
+            INVALID => return Exit::Done(EVMC_INVALID_INSTRUCTION),
             SELFDESTRUCT => {
                 tri!(ins::selfdestruct(f));
-                return EVMC_SUCCESS;
+                return Exit::Done(EVMC_SUCCESS);
             }
             _ => {
                 debug_assert!(
                     op == UNDEFINED_MARK || dtvm_core::opcode::OPCODES[op as usize].since.is_none()
                 );
-                return EVMC_UNDEFINED_INSTRUCTION;
+                return Exit::Done(EVMC_UNDEFINED_INSTRUCTION);
             }
         }
     }

@@ -18,7 +18,7 @@ use dtvm_core::{Revision, STACK_LIMIT, U256};
 use memory::Memory;
 use std::cell::RefCell;
 
-pub use interpreter::run;
+pub use interpreter::{run, run_segment, Exit};
 
 /// An EVMC status code.
 pub type Status = evmc_status_code;

@@ -343,3 +343,37 @@ fn huge_gas_does_not_overflow() {
     assert_eq!(r.status_code, EVMC_SUCCESS);
     assert_eq!(r.output, ret_word((i64::MAX - 2) as u64));
 }
+
+#[test]
+fn segments_hand_over_at_jumpdests() {
+    use ::evmc_vm::*;
+    use dtvm_interp::{execute_analyzed, run_segment, Exit};
+    // PUSH1 1 | JUMPDEST PUSH1 2 ADD | JUMPDEST PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN
+    let code = hex("6001 5b 6002 01 5b 600052 6020 6000 f3");
+    let analysis = dtvm_core::analysis::CodeAnalysis::new(&code, EVMC_CANCUN);
+    let h = MockHost::new(EVMC_CANCUN);
+    let mut msg = empty_message();
+    msg.gas = GAS;
+    let table = host_interface::<MockHost>();
+    let mut visited = Vec::new();
+    // SAFETY: table, host and message outlive the call.
+    let result = unsafe {
+        let mut ctx = ExecutionContext::new(&table, host_context(&h));
+        let m = ExecutionMessage::new(&msg);
+        execute_analyzed(&mut ctx, EVMC_CANCUN, &m, &analysis, |frame| {
+            let mut pc = 0;
+            loop {
+                visited.push(pc);
+                match run_segment(frame, pc) {
+                    Exit::Segment(next) => pc = next,
+                    Exit::Done(status) => return status,
+                }
+            }
+        })
+    };
+    assert_eq!(visited, vec![0, 2, 6]);
+    assert_eq!(result.output, word(3).bytes.to_vec());
+    // Same gas as one uninterrupted run.
+    let whole = h.run(&code, GAS, &[]);
+    assert_eq!(result.gas_left, whole.gas_left);
+}
