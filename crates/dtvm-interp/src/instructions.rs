@@ -401,6 +401,7 @@ pub fn blobhash(f: &mut Frame) {
 // ---------------------------------------------------------------------------------------------
 // Memory.
 
+#[inline]
 pub fn mload(f: &mut Frame) -> OpResult {
     let offset = *f.top();
     let (o, _) = f
@@ -410,6 +411,7 @@ pub fn mload(f: &mut Frame) -> OpResult {
     Ok(())
 }
 
+#[inline]
 pub fn mstore(f: &mut Frame) -> OpResult {
     let offset = f.pop();
     let value = f.pop();
@@ -422,6 +424,7 @@ pub fn mstore(f: &mut Frame) -> OpResult {
     Ok(())
 }
 
+#[inline]
 pub fn mstore8(f: &mut Frame) -> OpResult {
     let offset = f.pop();
     let value = f.pop();
