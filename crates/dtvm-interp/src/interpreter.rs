@@ -272,7 +272,8 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
                 pc += 1;
             }
             POP => {
-                pop!();
+                // SAFETY: as for `pop!`.
+                sp = unsafe { sp.sub(1) };
                 pc += 1;
             }
             MLOAD => {
