@@ -14,6 +14,9 @@ use std::time::Instant;
 
 const USAGE: &str = "usage: dtvm statetest [--mode M] [--fork F] [--filter SUBSTR] [-j N] PATH...";
 
+/// Stack of a worker thread (virtual: only the pages a deep call chain touches are committed).
+const WORKER_STACK_SIZE: usize = 512 << 20;
+
 struct Options {
     mode: Option<String>,
     fork: Option<String>,
@@ -65,17 +68,23 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
+/// A path given on the command line is run whatever its name; inside directories only `.json`
+/// files are fixtures (the sets also hold licenses and placeholder files).
 fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if path.is_dir() {
-        let mut entries: Vec<_> = std::fs::read_dir(path)?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<Result<_, _>>()?;
-        entries.sort();
-        for e in entries {
-            collect_files(&e, out)?;
-        }
-    } else if path.extension().is_some_and(|e| e == "json") || path.is_file() {
+    if !path.is_dir() {
         out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<_> = std::fs::read_dir(path)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    for e in entries {
+        if e.is_dir() {
+            collect_files(&e, out)?;
+        } else if e.extension().is_some_and(|x| x == "json") {
+            out.push(e);
+        }
     }
     Ok(())
 }
@@ -179,15 +188,20 @@ pub fn main(args: &[String]) -> i32 {
     let total = Mutex::new(Tally::default());
     std::thread::scope(|s| {
         for _ in 0..opts.jobs.min(files.len().max(1)) {
-            s.spawn(|| {
-                let mut local = Tally::default();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(file) = files.get(i) else { break };
-                    local.merge(run_file(file, &opts, &vm));
-                }
-                total.lock().expect("a worker panicked").merge(local);
-            });
+            // Each of the up to 1024 nested calls stacks a VM frame and the host's call path;
+            // the default 2 MiB thread stack is far too small for that.
+            let worker = std::thread::Builder::new().stack_size(WORKER_STACK_SIZE);
+            worker
+                .spawn_scoped(s, || {
+                    let mut local = Tally::default();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(file) = files.get(i) else { break };
+                        local.merge(run_file(file, &opts, &vm));
+                    }
+                    total.lock().expect("a worker panicked").merge(local);
+                })
+                .expect("cannot spawn a worker thread");
         }
     });
     let mut total = total.into_inner().expect("a worker panicked");
