@@ -8,10 +8,10 @@
 //!
 //! Mutations made before the outermost checkpoint (sender nonce and gas purchase, EIP-7702
 //! authorizations, access-list warming) are deliberately not journaled: no frame can undo them.
+use alloy_primitives::map::{AddressMap, B256Map};
 use alloy_primitives::{b256, Address, Bytes, B256, U256};
 use evmc_vm::sys::{self, evmc_storage_status};
 use evmc_vm::Revision;
-use std::collections::HashMap;
 
 /// keccak256 of the empty string: the code hash of an account without code.
 pub const EMPTY_CODE_HASH: B256 =
@@ -26,7 +26,7 @@ pub struct AccountData {
     /// Cached keccak256 of `code`; kept in sync by [`AccountData::new`] and [`State::post_state`].
     pub code_hash: B256,
     /// Only non-zero values are stored.
-    pub storage: HashMap<B256, B256>,
+    pub storage: B256Map<B256>,
 }
 
 impl Default for AccountData {
@@ -36,13 +36,13 @@ impl Default for AccountData {
             balance: U256::ZERO,
             code: Bytes::new(),
             code_hash: EMPTY_CODE_HASH,
-            storage: HashMap::new(),
+            storage: Default::default(),
         }
     }
 }
 
 impl AccountData {
-    pub fn new(nonce: u64, balance: U256, code: Bytes, storage: HashMap<B256, B256>) -> Self {
+    pub fn new(nonce: u64, balance: U256, code: Bytes, storage: B256Map<B256>) -> Self {
         let code_hash = alloy_primitives::keccak256(&code);
         let storage = storage.into_iter().filter(|(_, v)| !v.is_zero()).collect();
         Self {
@@ -63,7 +63,7 @@ impl AccountData {
 /// The committed state: the pre-state of a transaction or the post-state it produced.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WorldState {
-    pub accounts: HashMap<Address, AccountData>,
+    pub accounts: AddressMap<AccountData>,
 }
 
 impl WorldState {
@@ -96,8 +96,8 @@ pub struct Account {
     pub code: Bytes,
     pub code_hash: B256,
     /// Slots read or written so far; others are still at their committed value.
-    pub storage: HashMap<B256, StorageSlot>,
-    pub transient: HashMap<B256, B256>,
+    pub storage: B256Map<StorageSlot>,
+    pub transient: B256Map<B256>,
     /// The committed account had non-empty storage: a create there collides (EIP-7610).
     pub has_initial_storage: bool,
     /// Marked by SELFDESTRUCT; erased when the transaction ends.
@@ -118,8 +118,8 @@ impl Default for Account {
             balance: U256::ZERO,
             code: Bytes::new(),
             code_hash: EMPTY_CODE_HASH,
-            storage: HashMap::new(),
-            transient: HashMap::new(),
+            storage: Default::default(),
+            transient: Default::default(),
             has_initial_storage: false,
             destructed: false,
             erase_if_empty: false,
@@ -194,7 +194,7 @@ enum JournalEntry {
 /// The journaled working state of one transaction over a committed [`WorldState`].
 pub struct State<'a> {
     initial: &'a WorldState,
-    accounts: HashMap<Address, Account>,
+    accounts: AddressMap<Account>,
     journal: Vec<JournalEntry>,
 }
 
@@ -202,7 +202,7 @@ impl<'a> State<'a> {
     pub fn new(initial: &'a WorldState) -> Self {
         Self {
             initial,
-            accounts: HashMap::new(),
+            accounts: Default::default(),
             journal: Vec::new(),
         }
     }
@@ -564,7 +564,7 @@ mod tests {
     fn set_storage_uses_the_original_value_of_the_transaction() {
         let a = address!("00000000000000000000000000000000000000aa");
         let mut pre = WorldState::default();
-        let mut storage = HashMap::new();
+        let mut storage = Default::default();
         storage.insert(v(1), v(7));
         pre.accounts
             .insert(a, AccountData::new(1, U256::ZERO, Bytes::new(), storage));
@@ -587,7 +587,7 @@ mod tests {
         let mut pre = WorldState::default();
         pre.accounts.insert(
             a,
-            AccountData::new(0, U256::from(100), Bytes::new(), HashMap::new()),
+            AccountData::new(0, U256::from(100), Bytes::new(), Default::default()),
         );
         let mut st = State::new(&pre);
         let cp = st.checkpoint();

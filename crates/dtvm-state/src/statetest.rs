@@ -209,7 +209,7 @@ fn parse_address(s: &Scalar) -> Result<Address, String> {
 }
 
 fn parse_account(a: &AccountJson) -> Result<AccountData, String> {
-    let mut storage = HashMap::new();
+    let mut storage = alloy_primitives::map::B256Map::default();
     for (k, v) in &a.storage {
         storage.insert(parse_b256(&Scalar(k.clone()))?, parse_b256(v)?);
     }

@@ -72,8 +72,8 @@ pub fn state_root(state: &WorldState) -> B256 {
 mod tests {
     use super::*;
     use crate::state::AccountData;
+    use alloy_primitives::map::B256Map;
     use alloy_primitives::{address, b256, hex};
-    use std::collections::HashMap;
 
     #[test]
     fn empty_state_and_empty_logs_have_the_well_known_hashes() {
@@ -98,7 +98,7 @@ mod tests {
                 0,
                 U256::from(1_000_000_000_000_000_000u128),
                 Bytes::new(),
-                HashMap::new(),
+                B256Map::default(),
             ),
         );
         let root = state_root(&state);
@@ -126,7 +126,7 @@ mod tests {
         assert_eq!(root, keccak256(&leaf));
 
         // A storage trie with one slot follows the same shape; zero values are not stored.
-        let mut storage = HashMap::new();
+        let mut storage = B256Map::default();
         storage.insert(B256::ZERO, B256::with_last_byte(1));
         storage.insert(B256::with_last_byte(9), B256::ZERO);
         let key = keccak256(B256::ZERO);
