@@ -564,7 +564,7 @@ mod tests {
     fn set_storage_uses_the_original_value_of_the_transaction() {
         let a = address!("00000000000000000000000000000000000000aa");
         let mut pre = WorldState::default();
-        let mut storage = Default::default();
+        let mut storage = B256Map::default();
         storage.insert(v(1), v(7));
         pre.accounts
             .insert(a, AccountData::new(1, U256::ZERO, Bytes::new(), storage));
