@@ -4,12 +4,12 @@
 //! its EVMC entry points, in parallel, and ends with the plain closing line
 //! `N passed, N failed, N skipped`. The exit code is non-zero on any failure.
 use dtvm_state::revision_from_fork_name;
-use dtvm_state::statetest::{self, Outcome};
+use dtvm_state::statetest::{self, Outcome, StateTest};
 use evmc_vm::{sys, Vm};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 const USAGE: &str = "usage: dtvm statetest [--mode M] [--fork F] [--filter SUBSTR] [-j N] PATH...";
@@ -108,48 +108,39 @@ impl Tally {
     }
 }
 
-fn run_file(path: &Path, opts: &Options, vm: &Vm) -> Tally {
-    let mut t = Tally::default();
-    let tests = match statetest::load_file(path) {
-        Ok(tests) => tests,
-        Err(e) => {
-            t.failed += 1;
-            t.failures
-                .push(format!("FAIL {}: cannot load: {e}", path.display()));
-            return t;
+/// Runs `work(i, tally)` for `i` in `0..count` on `threads` workers taking indexes in order.
+fn parallel(threads: usize, count: usize, work: impl Fn(usize, &mut Tally) + Sync) -> Tally {
+    let next = AtomicUsize::new(0);
+    let total = Mutex::new(Tally::default());
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(count).max(1) {
+            // Each of the up to 1024 nested calls stacks a VM frame and the host's call path;
+            // the default 2 MiB thread stack is far too small for that.
+            let worker = std::thread::Builder::new().stack_size(WORKER_STACK_SIZE);
+            worker
+                .spawn_scoped(s, || {
+                    let mut local = Tally::default();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= count {
+                            break;
+                        }
+                        work(i, &mut local);
+                    }
+                    total.lock().expect("a worker panicked").merge(local);
+                })
+                .expect("cannot spawn a worker thread");
         }
-    };
-    let wanted_rev = opts.fork.as_deref().and_then(revision_from_fork_name);
-    let path_str = path.display().to_string();
-    for test in &tests {
-        if let Some(f) = &opts.filter {
-            if !test.name.contains(f.as_str()) && !path_str.contains(f.as_str()) {
-                continue;
-            }
-        }
-        for case in &test.cases {
-            if wanted_rev.is_some() && case.rev != wanted_rev {
-                continue;
-            }
-            if let Some(reason) = statetest::skip_reason(&test.name) {
-                *t.skipped.entry(format!("skip list: {reason}")).or_default() += 1;
-                continue;
-            }
-            match statetest::run_case(test, case, vm) {
-                Outcome::Pass => t.passed += 1,
-                Outcome::Skipped(why) => *t.skipped.entry(why).or_default() += 1,
-                Outcome::Fail(msg) => {
-                    t.failed += 1;
-                    t.failures.push(format!(
-                        "FAIL {path_str} {} [{}]: {msg}",
-                        test.name,
-                        case.label()
-                    ));
-                }
-            }
-        }
-    }
-    t
+    });
+    total.into_inner().expect("a worker panicked")
+}
+
+/// One case to run: indexes into the loaded files, tests and cases.
+struct Job {
+    file: usize,
+    test: usize,
+    case: usize,
+    gas_limit: u64,
 }
 
 pub fn main(args: &[String]) -> i32 {
@@ -170,8 +161,6 @@ pub fn main(args: &[String]) -> i32 {
             return 2;
         }
     }
-    // Largest files first, so the last file a worker picks up is a short one.
-    files.sort_by_cached_key(|f| std::cmp::Reverse(std::fs::metadata(f).map_or(0, |m| m.len())));
 
     // SAFETY: `create` returns a fresh VM that nothing else owns.
     let vm = unsafe { Vm::from_raw(dtvm::create()) };
@@ -184,27 +173,78 @@ pub fn main(args: &[String]) -> i32 {
     }
 
     let start = Instant::now();
-    let next = AtomicUsize::new(0);
-    let total = Mutex::new(Tally::default());
-    std::thread::scope(|s| {
-        for _ in 0..opts.jobs.min(files.len().max(1)) {
-            // Each of the up to 1024 nested calls stacks a VM frame and the host's call path;
-            // the default 2 MiB thread stack is far too small for that.
-            let worker = std::thread::Builder::new().stack_size(WORKER_STACK_SIZE);
-            worker
-                .spawn_scoped(s, || {
-                    let mut local = Tally::default();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(file) = files.get(i) else { break };
-                        local.merge(run_file(file, &opts, &vm));
-                    }
-                    total.lock().expect("a worker panicked").merge(local);
-                })
-                .expect("cannot spawn a worker thread");
-        }
+    // Phase 1: parse every file.
+    let loaded: Vec<OnceLock<Result<Vec<StateTest>, String>>> =
+        files.iter().map(|_| OnceLock::new()).collect();
+    let mut total = parallel(opts.jobs, files.len(), |i, _| {
+        let _ = loaded[i].set(statetest::load_file(&files[i]));
     });
-    let mut total = total.into_inner().expect("a worker panicked");
+
+    // Phase 2: select the cases and run them, those with the largest gas limit first: the gas
+    // limit bounds the work a case can do, so the few long ones (e.g. blake2f with 2^32 rounds)
+    // start early instead of leaving one worker busy after the others have finished.
+    let wanted_rev = opts.fork.as_deref().and_then(revision_from_fork_name);
+    let mut jobs = Vec::new();
+    for (fi, slot) in loaded.iter().enumerate() {
+        let path = files[fi].display().to_string();
+        let tests = match slot.get().expect("every file was loaded") {
+            Ok(tests) => tests,
+            Err(e) => {
+                total.failed += 1;
+                total
+                    .failures
+                    .push(format!("FAIL {path}: cannot load: {e}"));
+                continue;
+            }
+        };
+        for (ti, test) in tests.iter().enumerate() {
+            if let Some(f) = &opts.filter {
+                if !test.name.contains(f.as_str()) && !path.contains(f.as_str()) {
+                    continue;
+                }
+            }
+            for (ci, case) in test.cases.iter().enumerate() {
+                if wanted_rev.is_some() && case.rev != wanted_rev {
+                    continue;
+                }
+                if let Some(reason) = statetest::skip_reason(&test.name) {
+                    *total
+                        .skipped
+                        .entry(format!("skip list: {reason}"))
+                        .or_default() += 1;
+                    continue;
+                }
+                let gas_limit = test.tx.gas_limits.get(case.gas).copied().unwrap_or(0);
+                jobs.push(Job {
+                    file: fi,
+                    test: ti,
+                    case: ci,
+                    gas_limit,
+                });
+            }
+        }
+    }
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.gas_limit));
+    total.merge(parallel(opts.jobs, jobs.len(), |i, tally| {
+        let j = &jobs[i];
+        let Some(Ok(tests)) = loaded[j.file].get() else {
+            unreachable!("jobs refer to loaded files")
+        };
+        let (test, case) = (&tests[j.test], &tests[j.test].cases[j.case]);
+        match statetest::run_case(test, case, &vm) {
+            Outcome::Pass => tally.passed += 1,
+            Outcome::Skipped(why) => *tally.skipped.entry(why).or_default() += 1,
+            Outcome::Fail(msg) => {
+                tally.failed += 1;
+                tally.failures.push(format!(
+                    "FAIL {} {} [{}]: {msg}",
+                    files[j.file].display(),
+                    test.name,
+                    case.label()
+                ));
+            }
+        }
+    }));
     total.failures.sort();
     for f in &total.failures {
         println!("{f}");
