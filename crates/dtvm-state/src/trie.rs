@@ -146,6 +146,37 @@ mod tests {
     }
 
     #[test]
+    fn root_of_a_small_state_with_code_and_storage_matches_ethereum_tests() {
+        // The pre-state of GeneralStateTests/stEIP1559/lowGasLimit. Its cases with an invalid
+        // transaction expect the unchanged pre-state, so the fixture gives this state's root.
+        let mut state = WorldState::default();
+        state.accounts.insert(
+            address!("a94f5374fce5edbc8e2a8697c15331677e6ebf0b"),
+            AccountData::new(
+                1,
+                U256::from(0x0de0b6b3a7640000u64),
+                Bytes::new(),
+                B256Map::default(),
+            ),
+        );
+        let mut storage = B256Map::default();
+        storage.insert(B256::ZERO, B256::from(U256::from(0x60a7)));
+        state.accounts.insert(
+            address!("cccccccccccccccccccccccccccccccccccccccc"),
+            AccountData::new(
+                0,
+                U256::from(0x0de0b6b3a7640000u64),
+                Bytes::from_static(&hex!("600260005500")),
+                storage,
+            ),
+        );
+        assert_eq!(
+            state_root(&state),
+            b256!("b2b8d1860969ed21cd1eee5c69206176b951fbf820ee6b7f8ad84e8234094a5e")
+        );
+    }
+
+    #[test]
     fn logs_hash_encodes_address_topics_data() {
         let log = Log {
             address: Address::repeat_byte(0x11),
