@@ -87,9 +87,11 @@ impl<'s, 'v> TxHost<'s, 'v> {
         if self.rev < sys::EVMC_BERLIN {
             return sys::EVMC_ACCESS_COLD;
         }
-        let mut st = self.state.borrow_mut();
-        let was_warm = st.access_account(addr);
-        if was_warm || precompiles::is_precompile(self.rev, addr) {
+        // Precompiles are always warm (EIP-2929); nothing needs recording for them.
+        if precompiles::is_precompile(self.rev, addr) {
+            return sys::EVMC_ACCESS_WARM;
+        }
+        if self.state.borrow_mut().access_account(addr) {
             sys::EVMC_ACCESS_WARM
         } else {
             sys::EVMC_ACCESS_COLD
