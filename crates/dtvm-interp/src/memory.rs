@@ -1,0 +1,125 @@
+//! EVM memory: a byte vector that grows in 32-byte words, charged by the Yellow Paper formula.
+
+use crate::Status;
+use ::evmc_vm::sys::EVMC_OUT_OF_GAS;
+use dtvm_core::gas::{memory_cost, num_words, MAX_MEMORY_SIZE};
+use dtvm_core::U256;
+
+#[derive(Default)]
+pub struct Memory {
+    data: Vec<u8>,
+}
+
+impl Memory {
+    /// Wraps a (possibly recycled) buffer; it is cleared first.
+    pub fn from_buffer(mut data: Vec<u8>) -> Self {
+        data.clear();
+        Self { data }
+    }
+
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.data
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    #[inline]
+    pub fn as_slice(&self) -> &[u8] {
+        &self.data
+    }
+
+    #[inline]
+    pub fn slice(&self, offset: usize, size: usize) -> &[u8] {
+        &self.data[offset..offset + size]
+    }
+
+    #[inline]
+    pub fn slice_mut(&mut self, offset: usize, size: usize) -> &mut [u8] {
+        &mut self.data[offset..offset + size]
+    }
+
+    #[inline]
+    pub fn copy_within(&mut self, src: usize, dst: usize, size: usize) {
+        self.data.copy_within(src..src + size, dst);
+    }
+
+    /// Makes `[offset, offset + size)` addressable, charging expansion gas from `gas_left`.
+    /// `size` must be non-zero (a zero-size access never expands memory).
+    #[inline]
+    pub fn expand(&mut self, gas_left: &mut i64, offset: u64, size: u64) -> Result<(), Status> {
+        let end = offset + size; // both are at most MAX_MEMORY_SIZE: no overflow
+        if end as usize > self.data.len() {
+            self.grow(gas_left, end)?;
+        }
+        Ok(())
+    }
+
+    #[cold]
+    fn grow(&mut self, gas_left: &mut i64, end: u64) -> Result<(), Status> {
+        let new_words = num_words(end);
+        let old_words = (self.data.len() / 32) as u64;
+        *gas_left -= memory_cost(new_words) - memory_cost(old_words);
+        if *gas_left < 0 {
+            return Err(EVMC_OUT_OF_GAS);
+        }
+        self.data.resize(new_words as usize * 32, 0);
+        Ok(())
+    }
+}
+
+/// A memory region read from the stack, checked against the memory limit.
+/// `None` for size 0: the offset is then ignored, as the EVM specifies.
+#[inline]
+pub fn region(offset: U256, size: U256) -> Result<Option<(usize, usize)>, Status> {
+    if size.is_zero() {
+        return Ok(None);
+    }
+    let (Ok(offset), Ok(size)) = (u64::try_from(offset), u64::try_from(size)) else {
+        return Err(EVMC_OUT_OF_GAS);
+    };
+    if offset > MAX_MEMORY_SIZE || size > MAX_MEMORY_SIZE || offset + size > MAX_MEMORY_SIZE {
+        return Err(EVMC_OUT_OF_GAS);
+    }
+    Ok(Some((offset as usize, size as usize)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expansion_charges_the_difference() {
+        let mut m = Memory::default();
+        let mut gas = 100;
+        m.expand(&mut gas, 0, 32).unwrap();
+        assert_eq!((gas, m.len()), (97, 32));
+        m.expand(&mut gas, 10, 30).unwrap(); // end 40 -> 2 words
+        assert_eq!((gas, m.len()), (94, 64));
+        m.expand(&mut gas, 0, 64).unwrap();
+        assert_eq!(gas, 94);
+        let mut little = 2;
+        assert_eq!(m.expand(&mut little, 64, 1), Err(EVMC_OUT_OF_GAS));
+    }
+
+    #[test]
+    fn regions_near_the_limit_are_out_of_gas() {
+        assert_eq!(region(U256::MAX, U256::ZERO), Ok(None));
+        assert_eq!(
+            region(U256::from(1u64 << 40), U256::from(1)),
+            Err(EVMC_OUT_OF_GAS)
+        );
+        assert_eq!(
+            region(U256::from(u32::MAX), U256::from(1)),
+            Err(EVMC_OUT_OF_GAS)
+        );
+        assert_eq!(region(U256::from(5), U256::from(7)), Ok(Some((5, 7))));
+    }
+}
