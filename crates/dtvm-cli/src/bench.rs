@@ -15,7 +15,7 @@ mod report;
 mod synth;
 
 use cases::Case;
-use engines::{DtvmEngine, GasChoice, ModeStatus, RevmRunner, Runner, Setup};
+use engines::{DtvmEngine, Engine, GasChoice, ModeStatus, Revm, Setup};
 use evmc_vm::sys::{EVMC_CANCUN, EVMC_ISTANBUL};
 use evmc_vm::Revision;
 use regex::Regex;
@@ -164,23 +164,9 @@ pub fn main(args: &[String]) -> i32 {
     }
 }
 
-enum Engine {
-    Dtvm(DtvmEngine),
-    Revm,
-}
-
-impl Engine {
-    fn runner(&self, case: &Case, setup: &Setup) -> Result<Box<dyn Runner>, String> {
-        Ok(match self {
-            Engine::Dtvm(e) => Box::new(e.runner(case, setup)),
-            Engine::Revm => Box::new(RevmRunner::new(case, setup)?),
-        })
-    }
-}
-
 /// The engines a run compares, with their table columns.
 struct Lineup {
-    engines: Vec<Engine>,
+    engines: Vec<Box<dyn Engine>>,
     columns: Vec<Column>,
 }
 
@@ -190,8 +176,8 @@ fn lineup(modes: &[String], notes: &mut Vec<String>) -> Lineup {
         columns: Vec::new(),
     };
     for m in modes {
-        let engine = if m == "revm" {
-            Engine::Revm
+        let engine: Box<dyn Engine> = if m == "revm" {
+            Box::new(Revm)
         } else {
             let (e, status) = DtvmEngine::new(m);
             match status {
@@ -204,7 +190,7 @@ fn lineup(modes: &[String], notes: &mut Vec<String>) -> Lineup {
                     continue;
                 }
             }
-            Engine::Dtvm(e)
+            Box::new(e)
         };
         l.engines.push(engine);
         l.columns.push(Column {
@@ -424,6 +410,7 @@ fn run(opts: Options) -> i32 {
     let mut json_passes = Vec::new();
     for pass in &passes {
         let mut results = Vec::new();
+        let mut pass_errors = Vec::new();
         for case in &pass.cases {
             let started = Instant::now();
             let outcome = Setup::new(case, pass.rev, pass.gas)
@@ -439,7 +426,7 @@ fn run(opts: Options) -> i32 {
                 }
                 Err(e) => {
                     eprintln!("{:<40} ERROR: {e}", case.name);
-                    errors.push((case.name.clone(), e));
+                    pass_errors.push((case.name.clone(), e));
                 }
             }
         }
@@ -460,8 +447,9 @@ fn run(opts: Options) -> i32 {
                 "revision": engines::revision_name(pass.rev),
                 "gas": gas_label(pass.gas),
             }),
-            &errors,
+            &pass_errors,
         ));
+        errors.extend(pass_errors);
     }
     println!(
         "{} times are medians of per-call `execute` (dtvm) / `transact` (revm) wall time; \
@@ -492,5 +480,133 @@ fn run(opts: Options) -> i32 {
             println!("- {c}: {e}");
         }
         1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::engines::{Outcome, Runner};
+    use super::*;
+
+    fn timing() -> Timing {
+        Timing {
+            rounds: Some(2),
+            budget: Duration::ZERO,
+            warmup: 1,
+        }
+    }
+
+    /// The generators and their Rust models agree, judged by revm: a wrong model or a wrong
+    /// contract would fail here rather than blame an engine.
+    #[test]
+    fn synthetic_cases_produce_their_modelled_output_on_revm() {
+        for rev in [EVMC_CANCUN, EVMC_ISTANBUL] {
+            for case in synth::cases() {
+                let setup = Setup::new(&case, rev, GasChoice::FromCase).unwrap();
+                let mut r = Revm.runner(&case, &setup).unwrap();
+                let (_, o) = r.run_checked().unwrap();
+                assert_eq!(
+                    o.class,
+                    engines::Class::Success,
+                    "{}: {}",
+                    case.name,
+                    o.detail
+                );
+                assert_eq!(
+                    Some(&o.output),
+                    case.expected_output.as_ref(),
+                    "{}",
+                    case.name
+                );
+            }
+        }
+    }
+
+    /// An engine that runs revm but reports a different output.
+    struct Corrupt;
+    struct CorruptRunner(Box<dyn Runner>);
+
+    impl Engine for Corrupt {
+        fn runner(&self, case: &Case, setup: &Setup) -> Result<Box<dyn Runner>, String> {
+            Ok(Box::new(CorruptRunner(Revm.runner(case, setup)?)))
+        }
+    }
+
+    impl Runner for CorruptRunner {
+        fn reset(&mut self) {
+            self.0.reset()
+        }
+        fn run_timed(&mut self) -> Duration {
+            self.0.run_timed()
+        }
+        fn run_checked(&mut self) -> Result<(Duration, Outcome), String> {
+            let (d, mut o) = self.0.run_checked()?;
+            o.output.push(0);
+            Ok((d, o))
+        }
+    }
+
+    #[test]
+    fn a_mismatch_between_engines_is_an_error_not_a_number() {
+        let case = synth::cases().into_iter().next().unwrap();
+        let setup = Setup::new(&case, EVMC_CANCUN, GasChoice::FromCase).unwrap();
+        let columns = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| Column {
+                    name: n.to_string(),
+                    is_jit: false,
+                })
+                .collect()
+        };
+        let agreeing = Lineup {
+            engines: vec![Box::new(Revm), Box::new(Revm)],
+            columns: columns(&["revm", "revm2"]),
+        };
+        let r = bench_case(&case, &agreeing, &setup, &timing(), &mut Seen::new()).unwrap();
+        assert_eq!(r.engines.len(), 2);
+        assert!(r.engines.iter().all(|e| e.steady.samples == 2));
+
+        let disagreeing = Lineup {
+            engines: vec![Box::new(Corrupt), Box::new(Revm)],
+            columns: columns(&["corrupt", "revm"]),
+        };
+        let err = bench_case(&case, &disagreeing, &setup, &timing(), &mut Seen::new())
+            .err()
+            .expect("a mismatch must fail the case");
+        assert!(err.contains("mismatch corrupt vs revm: output"), "{err}");
+    }
+
+    /// What the test command runs to keep the harness alive: dtvm against revm on a few cases,
+    /// including evmone-bench's Istanbul/i64::MAX convention. Fails on any disagreement.
+    #[test]
+    fn smoke_run_passes() {
+        let args: Vec<String> = ["--smoke"].map(String::from).to_vec();
+        assert_eq!(main(&args), 0);
+    }
+
+    #[test]
+    fn options_parse() {
+        let args: Vec<String> = [
+            "--mode=interpreter,revm",
+            "--filter",
+            "^main/",
+            "--rev",
+            "Istanbul",
+            "--gas",
+            "max",
+            "--iters",
+            "7",
+        ]
+        .map(String::from)
+        .to_vec();
+        let o = parse(&args).unwrap();
+        assert_eq!(o.modes, ["interpreter", "revm"]);
+        assert_eq!(o.rev, EVMC_ISTANBUL);
+        assert!(matches!(o.gas, GasChoice::Execution(i64::MAX)));
+        assert_eq!(o.iters, Some(7));
+        assert!(o.filter.unwrap().is_match("main/snailtracer/benchmark"));
+        assert!(parse(&["--mode".into(), "jit".into()]).is_err());
+        assert!(parse(&["--rev".into(), "constantinople2".into()]).is_err());
     }
 }

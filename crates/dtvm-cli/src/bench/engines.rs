@@ -194,6 +194,26 @@ pub trait Runner {
     fn run_checked(&mut self) -> Result<(Duration, Outcome), String>;
 }
 
+/// Something that can prepare a [`Runner`] for a case.
+pub trait Engine {
+    fn runner(&self, case: &Case, setup: &Setup) -> Result<Box<dyn Runner>, String>;
+}
+
+/// revm, driven through its transaction path.
+pub struct Revm;
+
+impl Engine for Revm {
+    fn runner(&self, case: &Case, setup: &Setup) -> Result<Box<dyn Runner>, String> {
+        Ok(Box::new(RevmRunner::new(case, setup)?))
+    }
+}
+
+impl Engine for DtvmEngine {
+    fn runner(&self, case: &Case, setup: &Setup) -> Result<Box<dyn Runner>, String> {
+        Ok(Box::new(self.dtvm_runner(case, setup)))
+    }
+}
+
 /// A dtvm instance in one mode.
 pub struct DtvmEngine {
     vm: Arc<Vm>,
@@ -222,7 +242,7 @@ impl DtvmEngine {
         (engine, status)
     }
 
-    pub fn runner(&self, case: &Case, setup: &Setup) -> DtvmRunner {
+    fn dtvm_runner(&self, case: &Case, setup: &Setup) -> DtvmRunner {
         let rev = setup.rev;
         let blob_base_fee = if rev >= EVMC_CANCUN {
             U256::from(1) // revm's price at zero excess blob gas
@@ -354,7 +374,7 @@ impl Runner for DtvmRunner {
                 output: r.output,
                 gas_used,
                 refund,
-                detail: format!("evmc status {}", r.status_code),
+                detail: format!("EVMC {}", status_name(r.status_code)),
             },
         ))
     }
@@ -483,4 +503,24 @@ impl Runner for RevmRunner {
 
 fn halt_name(r: &HaltReason) -> String {
     format!("{r:?}")
+}
+
+fn status_name(code: evmc_status_code) -> String {
+    let name = match code {
+        EVMC_SUCCESS => "SUCCESS",
+        EVMC_FAILURE => "FAILURE",
+        EVMC_REVERT => "REVERT",
+        EVMC_OUT_OF_GAS => "OUT_OF_GAS",
+        EVMC_INVALID_INSTRUCTION => "INVALID_INSTRUCTION",
+        EVMC_UNDEFINED_INSTRUCTION => "UNDEFINED_INSTRUCTION",
+        EVMC_STACK_OVERFLOW => "STACK_OVERFLOW",
+        EVMC_STACK_UNDERFLOW => "STACK_UNDERFLOW",
+        EVMC_BAD_JUMP_DESTINATION => "BAD_JUMP_DESTINATION",
+        EVMC_INVALID_MEMORY_ACCESS => "INVALID_MEMORY_ACCESS",
+        EVMC_CALL_DEPTH_EXCEEDED => "CALL_DEPTH_EXCEEDED",
+        EVMC_STATIC_MODE_VIOLATION => "STATIC_MODE_VIOLATION",
+        EVMC_INTERNAL_ERROR => "INTERNAL_ERROR",
+        _ => return format!("status {code}"),
+    };
+    name.into()
 }
