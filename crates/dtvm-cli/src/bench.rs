@@ -208,9 +208,9 @@ struct Timing {
     warmup: usize,
 }
 
-/// Code already executed per engine in this process: a first execution that is also the first
-/// sight of the code includes analysis/compilation.
-type Seen = HashSet<(usize, Vec<u8>)>;
+/// Code already executed per engine and revision in this process: a first execution that is
+/// also the first sight of the code includes analysis/compilation.
+type Seen = HashSet<(usize, Revision, Vec<u8>)>;
 
 fn bench_case(
     case: &Case,
@@ -231,7 +231,7 @@ fn bench_case(
     for (i, r) in runners.iter_mut().enumerate() {
         r.reset();
         let (d, o) = r.run_checked().map_err(|e| format!("{}: {e}", names[i]))?;
-        first.push((d, seen.insert((i, case.code().to_vec()))));
+        first.push((d, seen.insert((i, setup.rev, case.code().to_vec()))));
         outcomes.push(o);
     }
     let reference = names.iter().position(|n| *n == "revm").unwrap_or(0);
@@ -453,7 +453,7 @@ fn run(opts: Options) -> i32 {
     }
     println!(
         "{} times are medians of per-call `execute` (dtvm) / `transact` (revm) wall time; \
-         ratios are time / reference (below 1 = faster).",
+         ratios are medians of per-round time / reference (below 1 = faster).",
         report::utc_date()
     );
     for n in &notes {

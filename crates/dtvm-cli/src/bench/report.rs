@@ -3,6 +3,8 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 pub struct Stats {
+    /// The samples in round order, microseconds.
+    pub rounds: Vec<f64>,
     pub median: f64,
     pub p25: f64,
     pub p75: f64,
@@ -14,7 +16,8 @@ impl Stats {
     /// Order statistics of the samples, in microseconds.
     pub fn of(samples: &[Duration]) -> Stats {
         assert!(!samples.is_empty(), "no samples");
-        let mut us: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e6).collect();
+        let rounds: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e6).collect();
+        let mut us = rounds.clone();
         us.sort_by(f64::total_cmp);
         let q = |p: f64| {
             // Linear interpolation between closest ranks.
@@ -23,6 +26,7 @@ impl Stats {
             us[lo] + (us[hi] - us[lo]) * (x - lo as f64)
         };
         Stats {
+            rounds,
             median: q(0.5),
             p25: q(0.25),
             p75: q(0.75),
@@ -74,6 +78,22 @@ pub fn us(v: f64) -> String {
     }
 }
 
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// The median over rounds of `a[round] / b[round]`. Both engines ran in the same round, so a
+/// load change on the machine between rounds affects both sides of each ratio alike.
+pub fn paired_ratio(a: &Stats, b: &Stats) -> f64 {
+    median(a.rounds.iter().zip(&b.rounds).map(|(x, y)| x / y).collect())
+}
+
 fn geomean(values: &[f64]) -> Option<f64> {
     if values.is_empty() || values.iter().any(|v| *v <= 0.0) {
         return None;
@@ -82,8 +102,8 @@ fn geomean(values: &[f64]) -> Option<f64> {
 }
 
 /// The main table: median steady-state time per engine, first-call time for JIT modes, ratios
-/// to revm and to the interpreter (time / reference: below 1 is faster), and geometric means
-/// per group.
+/// to revm and to the interpreter (paired per round, time / reference: below 1 is faster), and
+/// geometric means per group.
 pub fn markdown(columns: &[Column], results: &[CaseResult]) -> String {
     let revm = columns.iter().position(|c| c.name == "revm");
     let interp = columns.iter().position(|c| c.name == "interpreter");
@@ -105,7 +125,7 @@ pub fn markdown(columns: &[Column], results: &[CaseResult]) -> String {
         }
     }
     let ratio = |i: usize, j: usize| -> Getter {
-        Box::new(move |r: &CaseResult| r.engines[i].steady.median / r.engines[j].steady.median)
+        Box::new(move |r: &CaseResult| paired_ratio(&r.engines[i].steady, &r.engines[j].steady))
     };
     if let Some(j) = revm {
         for (i, c) in columns.iter().enumerate().filter(|(i, _)| *i != j) {
@@ -250,6 +270,18 @@ mod tests {
         let s = Stats::of(&d);
         assert_eq!((s.min, s.median, s.samples), (1.0, 2.5, 4));
         assert!((s.p25 - 1.75).abs() < 1e-9 && (s.p75 - 3.25).abs() < 1e-9);
+        assert_eq!(s.rounds, [4.0, 1.0, 3.0, 2.0]);
+    }
+
+    #[test]
+    fn paired_ratio_follows_rounds_not_sorted_order() {
+        let a = Stats::of(&[10, 40, 20].map(Duration::from_micros));
+        let b = Stats::of(&[5, 20, 10].map(Duration::from_micros));
+        assert_eq!(paired_ratio(&a, &b), 2.0);
+        // Unpaired medians give 10 / 10 = 1; the rounds' ratios are 0.5, 3 and 2.
+        let e = Stats::of(&[10, 30, 10].map(Duration::from_micros));
+        let f = Stats::of(&[20, 10, 5].map(Duration::from_micros));
+        assert_eq!(paired_ratio(&e, &f), 2.0);
     }
 
     #[test]
