@@ -230,6 +230,7 @@ impl DtvmEngine {
     pub fn new(mode: &str) -> (Self, ModeStatus) {
         // SAFETY: `create` returns a fresh VM that only this `Vm` owns and destroys.
         let vm = unsafe { Vm::from_raw(dtvm::create()) };
+        use ModeStatus::Unavailable;
         let status = match vm.set_option("mode", mode) {
             EVMC_SET_OPTION_SUCCESS => ModeStatus::Selected,
             EVMC_SET_OPTION_INVALID_NAME if mode == "interpreter" => ModeStatus::NoModeOption,
@@ -237,7 +238,6 @@ impl DtvmEngine {
             EVMC_SET_OPTION_INVALID_VALUE => Unavailable("set_option returned INVALID_VALUE"),
             _ => Unavailable("set_option failed"),
         };
-        use ModeStatus::Unavailable;
         let engine = Self { vm: Arc::new(vm) };
         (engine, status)
     }

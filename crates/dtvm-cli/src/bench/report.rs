@@ -284,6 +284,65 @@ mod tests {
         assert_eq!(paired_ratio(&e, &f), 2.0);
     }
 
+    fn result(name: &str, times: &[(f64, f64, bool)]) -> CaseResult {
+        CaseResult {
+            name: name.into(),
+            code_size: 100,
+            gas_used: 21,
+            engines: times
+                .iter()
+                .map(|&(steady, first, first_sight)| EngineResult {
+                    steady: Stats::of(&[Duration::from_secs_f64(steady / 1e6)]),
+                    first_call: first,
+                    first_sight,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn jit_columns_ratios_and_compile_rows() {
+        let columns: Vec<Column> = [("interpreter", false), ("multipass", true), ("revm", false)]
+            .map(|(n, is_jit)| Column {
+                name: n.into(),
+                is_jit,
+            })
+            .into();
+        let results = [
+            result(
+                "main/a/x",
+                &[(40.0, 50.0, true), (10.0, 510.0, true), (20.0, 30.0, true)],
+            ),
+            result(
+                "main/a/y",
+                &[
+                    (160.0, 170.0, false),
+                    (40.0, 45.0, false),
+                    (80.0, 90.0, false),
+                ],
+            ),
+        ];
+        let md = markdown(&columns, &results);
+        let header = md.lines().next().unwrap();
+        assert_eq!(
+            header,
+            "| case | gas used | interpreter µs | multipass µs | multipass 1st call µs | revm µs \
+             | interpreter/revm | multipass/revm | multipass/interp |"
+        );
+        assert!(md.contains("| main/a/x | 21 | 40.0 | 10.0 | 510 | 20.0 | 2.00 | 0.50 | 0.25 |"));
+        // Geometric means: sqrt(40 * 160) = 80, ratios are equal in both cases.
+        assert!(
+            md.contains("| **geomean main/** (2 cases) | | **80.0** |"),
+            "{md}"
+        );
+        let compile = compile_table(&columns, &results).unwrap();
+        assert!(compile.contains("| main/a/x | 100 | multipass | 510 | 10.0 | 500 |"));
+        assert!(
+            !compile.contains("main/a/y"),
+            "only first sights are compile rows"
+        );
+    }
+
     #[test]
     fn geomean_of_ratios() {
         assert!((geomean(&[2.0, 8.0]).unwrap() - 4.0).abs() < 1e-12);
