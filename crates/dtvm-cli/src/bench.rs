@@ -45,7 +45,7 @@ usage: dtvm bench [--mode interpreter,multipass,lazy,revm] [--filter REGEX] [--i
 const SMOKE_CASES: [&str; 3] = [
     "main/structarray_alloc/nfts_rank",
     "micro/memory_grow_mstore/by1",
-    "synth/call/recursion_256x8",
+    "synth/call/recursion_512x4",
 ];
 /// The evmone-bench convention (Istanbul, i64::MAX gas) is smoke-tested on this case.
 const SMOKE_EVMONE_CASE: &str = "main/sha1_divs/5311";

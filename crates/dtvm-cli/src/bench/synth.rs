@@ -69,7 +69,7 @@ pub fn cases() -> Vec<Case> {
     v.push(mload_sweep());
     v.push(keccak(32, 2_000));
     v.push(keccak(1024, 300));
-    v.push(recursion(256, 8));
+    v.push(recursion(512, 4));
     v.push(jumpdests_24k());
     v.push(lazy_one_function());
     v.push(case(
