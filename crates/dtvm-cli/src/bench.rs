@@ -319,6 +319,26 @@ fn gas_label(gas: GasChoice) -> String {
     }
 }
 
+/// The 1-minute load average: benchmarks on a busy machine say so next to their numbers.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
 fn run(opts: Options) -> i32 {
     let mut all: Vec<Case> = Vec::new();
     match cases::find_suite(opts.suite.as_deref()).and_then(|d| cases::load_suite(&d)) {
@@ -405,6 +425,7 @@ fn run(opts: Options) -> i32 {
         }
     };
 
+    let load_before = load_average();
     let mut seen = Seen::new();
     let mut errors: Vec<(String, String)> = Vec::new();
     let mut json_passes = Vec::new();
@@ -451,9 +472,16 @@ fn run(opts: Options) -> i32 {
         ));
         errors.extend(pass_errors);
     }
+    let machine = format!(
+        "{}, {} cores, load average {} before / {} after",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_before,
+        load_average()
+    );
     println!(
-        "{} times are medians of per-call `execute` (dtvm) / `transact` (revm) wall time; \
-         ratios are medians of per-round time / reference (below 1 = faster).",
+        "{}; {machine}.\nTimes are medians of per-call `execute` (dtvm) / `transact` (revm) wall \
+         time; ratios are medians of per-round time / reference (below 1 = faster).",
         report::utc_date()
     );
     for n in &notes {
@@ -462,6 +490,7 @@ fn run(opts: Options) -> i32 {
     if let Some(path) = &opts.json {
         let doc = serde_json::json!({
             "date": report::utc_date(),
+            "machine": machine,
             "args": std::env::args().collect::<Vec<_>>(),
             "notes": notes,
             "passes": json_passes,
