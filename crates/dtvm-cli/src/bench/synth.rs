@@ -305,6 +305,8 @@ fn keccak(size: u64, iterations: u64) -> Case {
 /// `1 + sum of its children's results`, i.e. the number of frames it ran. The top frame runs
 /// `reps` chains `depth` deep, so each depth is entered `reps` times: the case measures call
 /// cost and how well an engine reuses per-depth state. A failed call reverts the whole chain.
+/// Passing all gas (GAS) relies on EIP-150's 63/64 rule: before Tangerine Whistle such a call
+/// asks for more than is left and fails, and so does the case.
 fn recursion(depth: u64, reps: u64) -> Case {
     let mut a = Asm::new();
     let done = a.label();
