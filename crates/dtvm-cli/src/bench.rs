@@ -16,8 +16,6 @@ mod synth;
 
 use cases::Case;
 use engines::{DtvmEngine, Engine, GasChoice, ModeStatus, Revm, Setup};
-#[cfg(test)]
-use evmc_vm::sys::EVMC_FRONTIER;
 use evmc_vm::sys::{EVMC_CANCUN, EVMC_ISTANBUL};
 use evmc_vm::Revision;
 use regex::Regex;
