@@ -202,6 +202,10 @@ pub fn compile_table(columns: &[Column], results: &[CaseResult]) -> Option<Strin
             }
         }
     }
+    out.push_str(
+        "\nFirst calls run in column order, so code analysis that dtvm's modes share is counted \
+         for the first dtvm mode listed; run one mode alone (`--mode lazy`) for its whole cold cost.\n",
+    );
     any.then_some(out)
 }
 
