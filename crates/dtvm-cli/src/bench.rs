@@ -123,11 +123,15 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             "--gas" => {
                 let v = value()?;
-                o.gas = GasChoice::Execution(if v == "max" {
+                let gas: i64 = if v == "max" {
                     i64::MAX
                 } else {
                     v.parse().map_err(|_| "--gas takes a number or `max`")?
-                });
+                };
+                if gas <= 0 {
+                    return Err("--gas must be positive".into());
+                }
+                o.gas = GasChoice::Execution(gas);
             }
             "--list" => o.list = true,
             "--smoke" => o.smoke = true,
@@ -665,5 +669,6 @@ mod tests {
         assert!(o.filter.unwrap().is_match("main/snailtracer/benchmark"));
         assert!(parse(&["--mode".into(), "jit".into()]).is_err());
         assert!(parse(&["--rev".into(), "constantinople2".into()]).is_err());
+        assert!(parse(&["--gas".into(), "-5".into()]).is_err());
     }
 }
