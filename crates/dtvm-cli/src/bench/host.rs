@@ -7,6 +7,7 @@ use ::evmc_vm::sys::*;
 use ::evmc_vm::{
     AccessStatus, Address, Bytes32, ExecutionResult, Host, Revision, StorageStatus, Vm,
 };
+// revm's own map types and hasher: state lookups cost the same on both sides.
 use revm::primitives::map::{HashMap, HashSet};
 use revm::primitives::{keccak256, U256};
 use std::cell::RefCell;
@@ -35,6 +36,7 @@ enum Undo {
     Log,
 }
 
+/// What one execution changed; anything absent reads through to the pre-state.
 #[derive(Default)]
 struct State {
     storage: HashMap<(Address, Bytes32), Slot>,
