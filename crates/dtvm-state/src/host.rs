@@ -87,13 +87,30 @@ impl<'s, 'v> TxHost<'s, 'v> {
         if self.rev < sys::EVMC_BERLIN {
             return sys::EVMC_ACCESS_COLD;
         }
-        let mut st = self.state.borrow_mut();
-        let was_warm = st.access_account(addr);
-        if was_warm || precompiles::is_precompile(self.rev, addr) {
+        // Precompiles are always warm (EIP-2929); nothing needs recording for them.
+        if precompiles::is_precompile(self.rev, addr) {
+            return sys::EVMC_ACCESS_WARM;
+        }
+        if self.state.borrow_mut().access_account(addr) {
             sys::EVMC_ACCESS_WARM
         } else {
             sys::EVMC_ACCESS_COLD
         }
+    }
+
+    /// Moves the value of a message. The VM checks the balance before it sends a message with
+    /// value (DESIGN.md); a message that breaks that contract is recorded as a host error
+    /// instead of letting the balance wrap.
+    fn transfer(&self, st: &mut State, from: &Address, to: &Address, value: U256) -> bool {
+        if st.balance(from) < value {
+            self.errors.borrow_mut().push(format!(
+                "message value {value} from {from} exceeds its balance {}",
+                st.balance(from)
+            ));
+            return false;
+        }
+        st.transfer(from, to, value);
+        true
     }
 
     /// Nonce bump and address of a create, and the nonce-limit check of every top-level or
@@ -159,8 +176,9 @@ impl<'s, 'v> TxHost<'s, 'v> {
                 acc.nonce = 1;
             }
             acc.just_created = true;
-            // The VM checked the sender's balance before sending the message.
-            st.transfer(&sender, &new_addr, value);
+            if !self.transfer(&mut st, &sender, &new_addr, value) {
+                return ExecutionResult::failure(sys::EVMC_INTERNAL_ERROR);
+            }
         }
 
         // SAFETY: the input of a message is valid for the duration of the call.
@@ -228,8 +246,8 @@ impl<'s, 'v> TxHost<'s, 'v> {
                 }
                 if value.is_zero() {
                     st.touch(&recipient);
-                } else {
-                    st.transfer(&conv::addr(&msg.sender), &recipient, value);
+                } else if !self.transfer(&mut st, &conv::addr(&msg.sender), &recipient, value) {
+                    return ExecutionResult::failure(sys::EVMC_INTERNAL_ERROR);
                 }
             }
             // A delegated call (EIP-7702) to a precompile address runs the (empty) code there,

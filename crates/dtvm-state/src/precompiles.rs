@@ -120,4 +120,43 @@ mod tests {
         assert_eq!(used(sys::EVMC_BERLIN), 200);
         assert_eq!(used(sys::EVMC_OSAKA), 500);
     }
+
+    #[test]
+    fn blake2f_eip152_vector_at_istanbul() {
+        // EIP-152 test vector 5: 12 rounds over the padded block "abc" with the BLAKE2b-512 IV
+        // (h[0] xor 0x01010040), t = 3, final. The result is BLAKE2b-512("abc") from RFC 7693
+        // Appendix A; the gas is one per round (EIP-152: GFROUND = 1).
+        let hex = |s: &str| -> Vec<u8> {
+            (0..s.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+                .collect()
+        };
+        let mut input = hex("0000000c");
+        input.extend(hex(concat!(
+            "48c9bdf267e6096a3ba7ca8485ae67bb2bf894fe72f36e3cf1361d5f3af54fa5",
+            "d182e6ad7f520e511f6c3e2b8c68059b6bbd41fbabd9831f79217e1319cde05b"
+        )));
+        let mut block = vec![0u8; 128];
+        block[..3].copy_from_slice(b"abc");
+        input.extend(block);
+        input.extend(3u64.to_le_bytes());
+        input.extend(0u64.to_le_bytes());
+        input.push(1);
+        assert_eq!(input.len(), 213);
+        let expected = hex(concat!(
+            "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1",
+            "7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923"
+        ));
+        let r = call(sys::EVMC_ISTANBUL, &pc(9), &input, 1000).unwrap();
+        assert_eq!(r.status_code, sys::EVMC_SUCCESS);
+        assert_eq!(r.output, expected);
+        assert_eq!(r.gas_left, 1000 - 12);
+        // A final-block flag other than 0 or 1 is malformed: failure, all gas consumed.
+        *input.last_mut().unwrap() = 2;
+        let r = call(sys::EVMC_ISTANBUL, &pc(9), &input, 1000).unwrap();
+        assert_eq!((r.status_code == sys::EVMC_SUCCESS, r.gas_left), (false, 0));
+        // Not a precompile before Istanbul.
+        assert!(!is_precompile(sys::EVMC_PETERSBURG, &pc(9)));
+    }
 }
