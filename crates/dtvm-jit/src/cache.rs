@@ -17,9 +17,10 @@ const UNCOMPILED: usize = 0;
 /// Slot value of a segment that runs in the interpreter for good.
 const INTERPRET: usize = 1;
 
-/// Compile-time budget of a whole contract in multipass mode; segments left when it runs out are
-/// interpreted. Bounds the first call of an adversarial contract.
-const MULTIPASS_BUDGET: Duration = Duration::from_millis(80);
+/// Compile time one call may spend (multipass up front plus lazy resolutions). Segments left
+/// when it runs out are interpreted in that call and compiled by later calls or in the
+/// background, so no contract, however adversarial, stalls a call for long.
+pub(crate) const CALL_COMPILE_BUDGET: Duration = Duration::from_millis(50);
 /// How long a background thread keeps the compile lock before letting callers in.
 const BACKGROUND_SLICE: Duration = Duration::from_millis(2);
 /// Machine code the cache keeps (contracts in use are never freed, whatever this says).
@@ -117,22 +118,26 @@ impl Contract {
         }
     }
 
-    /// Multipass: compiles every segment not compiled yet (once per contract).
-    pub(crate) fn compile_all(&self) {
+    /// Multipass: compiles every segment not compiled yet, until `deadline`; what is left is
+    /// compiled lazily and in the background.
+    pub(crate) fn compile_all(self: &Arc<Self>, deadline: Instant) {
         if self.all_compiled.load(Acquire) {
             return;
         }
         let mut state = self.lock();
         if !self.all_compiled.load(Relaxed) {
-            let deadline = Instant::now() + MULTIPASS_BUDGET;
-            self.compile(&mut state, 0..self.slots.len(), Some(deadline), Who::Caller);
+            let done = self.compile(&mut state, 0..self.slots.len(), Some(deadline), Who::Caller);
             self.all_compiled.store(true, Release);
+            drop(state);
+            if !done {
+                tracing::debug!("dtvm-jit: compile budget exhausted, rest compiled on demand");
+                background::enqueue(self);
+            }
         }
     }
 
-    /// Compiles the uncompiled segments among `indices` and publishes them. With a deadline
-    /// (multipass), the segments left when it passes are refused for good; a background slice
-    /// just stops. Returns whether every index was handled.
+    /// Compiles the uncompiled segments among `indices` and publishes them, stopping at
+    /// `deadline`. Returns whether every index was handled.
     fn compile(
         &self,
         state: &mut JitState,
@@ -161,13 +166,8 @@ impl Contract {
                 continue;
             };
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                if who == Who::Background {
-                    finished = false;
-                    break;
-                }
-                tracing::debug!(segment = idx, "dtvm-jit: compile budget exhausted");
-                self.refuse(idx);
-                continue;
+                finished = false;
+                break;
             }
             let start = starts[idx] as usize;
             let end = starts.get(idx + 1).map(|&s| s as usize);
@@ -210,21 +210,25 @@ impl Contract {
         self.counters.fallbacks.fetch_add(1, Relaxed);
     }
 
-    /// Lazy mode: a caller entered an uncompiled segment. Compiles it unless another thread holds
-    /// the compile lock, in which case the caller runs it in the interpreter this time.
-    fn resolve(&self, idx: usize) -> usize {
+    /// A caller entered an uncompiled segment. Compiles it unless another thread holds the
+    /// compile lock or the call's compile budget is spent, in which cases the caller runs it in
+    /// the interpreter this time.
+    fn resolve(&self, idx: usize, deadline: Instant) -> usize {
         self.counters.resolver_entries.fetch_add(1, Relaxed);
+        if Instant::now() >= deadline {
+            return INTERPRET;
+        }
         let mut state = match self.jit.try_lock() {
             Ok(g) => g,
             Err(TryLockError::Poisoned(e)) => e.into_inner(),
             Err(TryLockError::WouldBlock) => return INTERPRET,
         };
-        self.compile(&mut state, [idx], None, Who::Caller);
+        self.compile(&mut state, [idx], Some(deadline), Who::Caller);
         self.slots[idx].load(Acquire)
     }
 
-    /// Runs the frame to its end, segment by segment.
-    pub(crate) fn run(&self, frame: &mut Frame) -> Status {
+    /// Runs the frame to its end, segment by segment, compiling on the way until `deadline`.
+    pub(crate) fn run(&self, frame: &mut Frame, deadline: Instant) -> Status {
         let analysis = &*self.analysis;
         let starts = analysis.segment_starts();
         let mut pc = 0usize;
@@ -232,7 +236,7 @@ impl Contract {
         loop {
             let mut slot = self.slots[idx].load(Acquire);
             if slot == UNCOMPILED {
-                slot = self.resolve(idx);
+                slot = self.resolve(idx, deadline);
             }
             let next = if slot == UNCOMPILED || slot == INTERPRET {
                 match run_segment(frame, pc) {

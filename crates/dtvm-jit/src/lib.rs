@@ -38,11 +38,12 @@ pub fn execute(
     if code.is_empty() {
         return ExecutionResult::new(EVMC_SUCCESS, msg.gas().max(0), 0, Vec::new());
     }
+    let deadline = std::time::Instant::now() + cache::CALL_COMPILE_BUDGET;
     let contract = cache::contract(code, rev, lazy);
     if !lazy {
-        contract.compile_all();
+        contract.compile_all(deadline);
     }
     dtvm_interp::execute_analyzed(ctx, rev, msg, contract.analysis(), |frame| {
-        contract.run(frame)
+        contract.run(frame, deadline)
     })
 }

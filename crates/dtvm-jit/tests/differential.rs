@@ -105,6 +105,10 @@ fn shrink(mut case: Case) -> Case {
 
 #[test]
 fn jit_matches_interpreter() {
+    with_big_stack(differential);
+}
+
+fn differential() {
     let programs: u64 = std::env::var("DTVM_DIFF_PROGRAMS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -116,11 +120,23 @@ fn jit_matches_interpreter() {
     let mut r = Rng::new(seed);
     let mut failures = 0;
     let mut statuses = std::collections::BTreeMap::new();
+    let (mut segments, mut compiled) = (0, 0);
     for n in 0..programs {
+        // Mostly recent revisions (the ones that run today), all of them sometimes.
+        let rev = if r.chance(60) {
+            r.pick(&[
+                dtvm_core::SHANGHAI,
+                dtvm_core::CANCUN,
+                dtvm_core::PRAGUE,
+                dtvm_core::OSAKA,
+            ])
+        } else {
+            r.below(dtvm_core::MAX_REVISION as u64 + 1) as Revision
+        };
         let case = Case {
-            rev: r.below(dtvm_core::MAX_REVISION as u64 + 1) as Revision,
-            code: program(&mut r, true),
-            callee: program(&mut r, false),
+            rev,
+            code: program(&mut r, rev, true),
+            callee: program(&mut r, rev, false),
             gas: match r.below(4) {
                 0 => r.below(400) as i64,
                 1 => r.below(30_000) as i64,
@@ -132,6 +148,9 @@ fn jit_matches_interpreter() {
             *statuses
                 .entry(run(&case, Engine::Interp).status)
                 .or_insert(0u32) += 1;
+            let stats = dtvm_jit::segment_stats(&case.code, case.rev).expect("cached");
+            segments += stats.segments;
+            compiled += stats.compiled;
             continue;
         };
         failures += 1;
@@ -149,9 +168,18 @@ fn jit_matches_interpreter() {
             break;
         }
     }
-    eprintln!("statuses of {programs} programs (status: count): {statuses:?}");
+    eprintln!(
+        "statuses of {programs} programs (status: count): {statuses:?}; \
+         segments {segments}, compiled {compiled}"
+    );
     assert_eq!(failures, 0, "JIT results differ from the interpreter");
     // The generator must reach deep: most programs end by RETURN/STOP or a real failure, not all
     // the same way.
     assert!(statuses.len() >= 5, "too little variety: {statuses:?}");
+    // Segments never reached stay uncompiled in lazy mode, but multipass compiles them all:
+    // nearly every segment must have compiled, or the comparison tested the interpreter twice.
+    assert!(
+        compiled * 10 >= segments * 9,
+        "{compiled} of {segments} segments compiled"
+    );
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use dtvm_core::opcode::*;
+use dtvm_core::Revision;
 
 /// xorshift64*: small, seeded, good enough to pick programs.
 pub struct Rng(u64);
@@ -61,6 +62,7 @@ fn interesting_word(r: &mut Rng) -> Vec<u8> {
 
 pub struct Program {
     pub code: Vec<u8>,
+    rev: Revision,
     /// Positions of 2-byte jump-target placeholders (after a PUSH2).
     targets: Vec<usize>,
     jumpdests: Vec<usize>,
@@ -69,8 +71,9 @@ pub struct Program {
 }
 
 impl Program {
-    fn new() -> Self {
+    fn new(rev: Revision) -> Self {
         Self {
+            rev,
             code: Vec::new(),
             targets: Vec::new(),
             jumpdests: Vec::new(),
@@ -79,6 +82,10 @@ impl Program {
     }
 
     fn op(&mut self, op: u8) {
+        // Instructions undefined at the revision end the program; keep a few of them.
+        if !OPCODES[op as usize].defined_in(self.rev) && !self.code.len().is_multiple_of(16) {
+            return;
+        }
         self.code.push(op);
         let info = &OPCODES[op as usize];
         self.height += info.stack_out as i32 - info.stack_in as i32;
@@ -100,7 +107,11 @@ impl Program {
     }
 
     fn push_word(&mut self, r: &mut Rng) {
-        if r.chance(10) {
+        if r.chance(if self.rev >= dtvm_core::SHANGHAI {
+            10
+        } else {
+            1
+        }) {
             self.code.push(PUSH0); // undefined before Shanghai: a valid test of that too
             self.height += 1;
         } else {
@@ -417,7 +428,7 @@ fn emit_end(p: &mut Program, r: &mut Rng) {
 }
 
 /// One program; `allow_calls` = it may call or create (the callee may not).
-pub fn program(r: &mut Rng, allow_calls: bool) -> Vec<u8> {
+pub fn program(r: &mut Rng, rev: Revision, allow_calls: bool) -> Vec<u8> {
     if r.chance(8) {
         // Raw bytes, biased to PUSH1 and JUMPDEST so some jumps land.
         let len = r.below(80) as usize + 1;
@@ -429,7 +440,7 @@ pub fn program(r: &mut Rng, allow_calls: bool) -> Vec<u8> {
             })
             .collect();
     }
-    let mut p = Program::new();
+    let mut p = Program::new(rev);
     let pieces = r.below(40) + 1;
     for _ in 0..pieces {
         emit_piece(&mut p, r, allow_calls);
@@ -479,7 +490,7 @@ pub fn bomb(kind: usize, size: usize) -> Vec<u8> {
                 code.extend([DUP1 + 1, DUP1 + 1, ADD, SWAP1 + 1, POP]);
             }
         }
-        // The same arithmetic cut into segments just under the per-segment limit, so only the
+        // The same arithmetic cut into segments just under the per-segment limit (2048), so only the
         // whole-contract time budget stands between it and a long compile.
         4 => {
             for _ in 0..4 {
@@ -487,7 +498,7 @@ pub fn bomb(kind: usize, size: usize) -> Vec<u8> {
             }
             let mut ops = 0;
             while code.len() + 6 <= size {
-                if ops >= 3500 {
+                if ops >= 2000 {
                     code.push(JUMPDEST);
                     ops = 0;
                 }
@@ -502,6 +513,8 @@ pub fn bomb(kind: usize, size: usize) -> Vec<u8> {
             }
         }
     }
-    code.truncate(size);
+    // End in a fresh segment, so the stack is flushed (live) rather than dropped at STOP.
+    code.truncate(size - 2);
+    code.extend([JUMPDEST, STOP]);
     code
 }

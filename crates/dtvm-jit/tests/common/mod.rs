@@ -231,6 +231,16 @@ impl Host for MockHost {
     }
 }
 
+/// Runs `f` on a thread with a stack deep enough for 1024 nested EVM calls, as clients do.
+pub fn with_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(512 << 20)
+        .spawn(f)
+        .expect("spawn")
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
+
 /// Assembles hex like "6001600201" into bytes.
 pub fn hex(s: &str) -> Vec<u8> {
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
