@@ -16,8 +16,9 @@ use revm::primitives::U256;
 pub mod op {
     pub const STOP: u8 = 0x00;
     pub const ADD: u8 = 0x01;
-    pub const SUB: u8 = 0x03;
     pub const MUL: u8 = 0x02;
+    pub const SUB: u8 = 0x03;
+    pub const MOD: u8 = 0x06;
     pub const ADDMOD: u8 = 0x08;
     pub const MULMOD: u8 = 0x09;
     pub const EXP: u8 = 0x0a;
@@ -31,6 +32,7 @@ pub mod op {
     pub const BALANCE: u8 = 0x31;
     pub const CALLDATALOAD: u8 = 0x35;
     pub const CALLDATACOPY: u8 = 0x37;
+    pub const CODESIZE: u8 = 0x38;
     pub const CODECOPY: u8 = 0x39;
     pub const EXTCODESIZE: u8 = 0x3b;
     pub const EXTCODECOPY: u8 = 0x3c;
@@ -47,6 +49,8 @@ pub mod op {
     pub const SSTORE: u8 = 0x55;
     pub const JUMP: u8 = 0x56;
     pub const JUMPI: u8 = 0x57;
+    pub const PC: u8 = 0x58;
+    pub const MSIZE: u8 = 0x59;
     pub const GAS: u8 = 0x5a;
     pub const JUMPDEST: u8 = 0x5b;
     pub const TLOAD: u8 = 0x5c;
@@ -457,7 +461,7 @@ impl<E: Entropy> Gen<'_, E> {
                 self.asm.op(op::EXTCODECOPY);
             }
             _ => {
-                self.asm.op(0x59); // MSIZE
+                self.asm.op(op::MSIZE);
                 self.sink();
             }
         }

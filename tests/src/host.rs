@@ -46,6 +46,11 @@ pub struct TestHost<'vm> {
     /// or volume a program reached.
     pub calls: Cell<u64>,
     pub max_depth: Cell<i32>,
+    /// Native stack addresses at the transaction's start and the deepest host callback: each
+    /// EVM call level is a native recursion (host -> VM -> host), so this is what a depth-1024
+    /// program costs a host thread.
+    stack_top: Cell<usize>,
+    stack_low: Cell<usize>,
 }
 
 impl<'vm> TestHost<'vm> {
@@ -62,12 +67,27 @@ impl<'vm> TestHost<'vm> {
             origin: Cell::new(Address::default()),
             calls: Cell::new(0),
             max_depth: Cell::new(0),
+            stack_top: Cell::new(0),
+            stack_low: Cell::new(usize::MAX),
         }
+    }
+
+    /// Bytes of native stack between the transaction's start and the deepest nested call.
+    pub fn stack_used(&self) -> usize {
+        self.stack_top.get().saturating_sub(self.stack_low.get())
+    }
+
+    fn note_stack(&self) -> usize {
+        let marker = 0u8;
+        let here = std::hint::black_box(&marker) as *const u8 as usize;
+        self.stack_low.set(self.stack_low.get().min(here));
+        here
     }
 
     /// Runs `tx` as a transaction: nonce bump, warm sets (EIP-2929, EIP-3651), the top-level
     /// call, refund cap, SELFDESTRUCT deletions. The host can run one transaction.
     pub fn transact(&self, tx: &Tx) -> Outcome {
+        self.stack_top.set(self.note_stack());
         self.origin.set(tx.sender);
         {
             let mut s = self.state.borrow_mut();
@@ -400,6 +420,7 @@ impl Host for TestHost<'_> {
     fn call(&self, msg: &evmc_message) -> ExecutionResult {
         self.calls.set(self.calls.get() + 1);
         self.max_depth.set(self.max_depth.get().max(msg.depth));
+        self.note_stack();
         match msg.kind {
             EVMC_CREATE | EVMC_CREATE2 => self.create(msg),
             _ => self.call_code(msg),

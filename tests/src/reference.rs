@@ -78,7 +78,9 @@ pub fn run(sc: &Scenario) -> Result<Outcome, String> {
     }
     let mut cfg = CfgEnv::new_with_spec(spec);
     cfg.chain_id = block::CHAIN_ID;
-    // Osaka's per-transaction cap (EIP-7825) must not cut the gas the VM side gets.
+    // Neither the block's gas limit nor Osaka's per-transaction cap (EIP-7825) may cut the gas
+    // the VM side gets: the depth-1024 bombs need billions.
+    cfg.disable_block_gas_limit = true;
     cfg.tx_gas_limit_cap = Some(u64::MAX);
     let fraction = if spec >= SpecId::PRAGUE {
         BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE
