@@ -10,28 +10,18 @@ use dtvm_tests::gen::{op, Asm};
 use dtvm_tests::host::TestHost;
 use dtvm_tests::rng::{Entropy, SplitMix64};
 use dtvm_tests::world::*;
-use dtvm_tests::{modes, reference};
+use dtvm_tests::{modes, on_evm_stack, reference};
 use revm::primitives::U256;
 use std::time::{Duration, Instant};
 
 const TIME_LIMIT: Duration = Duration::from_secs(5);
 const MAX_CODE: usize = 24_576;
 
-/// Each EVM call level is a native recursion through the host, so depth 1024 needs more stack
-/// than the 2 MiB test threads get; the cases run on threads with this much (a host must give
-/// its execution threads as much: see `native_stack_per_call_level`).
-const STACK: usize = 256 << 20;
-
 /// Runs `code` as the transaction's target in every mode and on revm, checks they agree, and
 /// returns the interpreter's outcome and the depth it reached for case-specific checks.
+/// On a big-stack thread: depth 1024 is a native recursion through the host.
 fn run_case(name: &str, rev: Revision, code: Vec<u8>, exec_gas: i64) -> (Outcome, i32) {
-    let name = name.to_string();
-    std::thread::Builder::new()
-        .stack_size(STACK)
-        .spawn(move || run_case_here(&name, rev, code, exec_gas).0)
-        .expect("spawn")
-        .join()
-        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    on_evm_stack(|| run_case_here(name, rev, code, exec_gas).0)
 }
 
 fn run_case_here(
@@ -418,15 +408,8 @@ fn native_stack_per_call_level() {
         .push_u64(0);
     a.op(op::ADDRESS).op(op::GAS).op(op::CALL).op(op::POP);
     let code = a.finish();
-    let (((o, depth), stack), _) = std::thread::Builder::new()
-        .stack_size(STACK)
-        .spawn(move || {
-            let r = run_case_here("CALL bomb (stack use)", EVMC_CANCUN, code, BOMB_GAS);
-            (r, ())
-        })
-        .unwrap()
-        .join()
-        .unwrap();
+    let ((o, depth), stack) =
+        on_evm_stack(|| run_case_here("CALL bomb (stack use)", EVMC_CANCUN, code, BOMB_GAS));
     assert_eq!((o.class, depth), (Class::Success, 1024));
     let per_level = stack / 1024;
     println!(

@@ -7,7 +7,7 @@
 use dtvm_tests::host::TestHost;
 use dtvm_tests::rng::SplitMix64;
 use dtvm_tests::world::{revision_name, Class};
-use dtvm_tests::{gen, modes, reference};
+use dtvm_tests::{gen, modes, on_evm_stack, reference};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -25,6 +25,10 @@ fn env_u64(name: &str) -> Option<u64> {
 
 #[test]
 fn dtvm_matches_revm_on_generated_programs() {
+    on_evm_stack(differential)
+}
+
+fn differential() {
     let seed = env_u64("DTVM_DIFF_SEED").unwrap_or(SEED);
     let count = env_u64("DTVM_DIFF_COUNT").unwrap_or(PROGRAMS);
     let vms = modes::available();
