@@ -12,6 +12,7 @@
 //!
 //! [`Outcome`]: world::Outcome
 
+pub mod fuzz;
 pub mod gen;
 pub mod host;
 pub mod modes;
