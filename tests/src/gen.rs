@@ -75,9 +75,15 @@ pub mod op {
     pub const SELFDESTRUCT: u8 = 0xff;
 }
 
-/// The revisions the differential test draws from: those revm implements (all but
-/// Constantinople) from Istanbul on, where the test host's rules are the ones revm follows.
-pub const REVISIONS: [Revision; 8] = [
+/// The revisions the differential test draws from: all that revm implements (Constantinople
+/// is the one it lacks: it folds it into Petersburg, without EIP-1283).
+pub const REVISIONS: [Revision; 14] = [
+    EVMC_FRONTIER,
+    EVMC_HOMESTEAD,
+    EVMC_TANGERINE_WHISTLE,
+    EVMC_SPURIOUS_DRAGON,
+    EVMC_BYZANTIUM,
+    EVMC_PETERSBURG,
     EVMC_ISTANBUL,
     EVMC_BERLIN,
     EVMC_LONDON,
@@ -165,14 +171,18 @@ struct Gen<'e, E: Entropy> {
 }
 
 /// The revision that introduced `op`, for the opcodes the generator emits that came after
-/// Istanbul (the oldest revision it targets).
+/// Frontier.
 fn introduced(o: u8) -> Revision {
     match o {
         op::CLZ => EVMC_OSAKA,
         op::TLOAD | op::TSTORE | op::MCOPY | op::BLOBHASH | 0x4a => EVMC_CANCUN,
         op::PUSH0 => EVMC_SHANGHAI,
-        0x48 => EVMC_LONDON, // BASEFEE
-        _ => EVMC_ISTANBUL,
+        0x48 => EVMC_LONDON,          // BASEFEE
+        0x46 | 0x47 => EVMC_ISTANBUL, // CHAINID, SELFBALANCE
+        0x1b..=0x1d | op::CREATE2 | op::EXTCODEHASH => EVMC_CONSTANTINOPLE,
+        op::REVERT | op::RETURNDATASIZE | op::RETURNDATACOPY | op::STATICCALL => EVMC_BYZANTIUM,
+        op::DELEGATECALL => EVMC_HOMESTEAD,
+        _ => EVMC_FRONTIER,
     }
 }
 
@@ -305,9 +315,7 @@ impl<E: Entropy> Gen<'_, E> {
         match self.e.below(4) {
             0 => {
                 self.address();
-                let o = *self
-                    .e
-                    .pick(&[op::BALANCE, op::EXTCODESIZE, op::EXTCODEHASH]);
+                let o = self.pick_op(&[op::BALANCE, op::EXTCODESIZE, op::EXTCODEHASH]);
                 self.asm.op(o);
             }
             1 => {
@@ -415,8 +423,11 @@ impl<E: Entropy> Gen<'_, E> {
             (op::CLZ, 1),
         ];
         let mut pick = *self.e.pick(&OPS);
-        if introduced(pick.0) > self.rev && !self.e.chance(2) {
-            pick = *self.e.pick(&OPS[..25]);
+        for _ in 0..8 {
+            if introduced(pick.0) <= self.rev || self.e.chance(2) {
+                break;
+            }
+            pick = *self.e.pick(&OPS);
         }
         let (o, n) = pick;
         for _ in 0..n {
@@ -518,7 +529,7 @@ impl<E: Entropy> Gen<'_, E> {
     }
 
     fn call(&mut self) {
-        let o = *self.e.pick(&[
+        let o = self.pick_op(&[
             op::CALL,
             op::CALL,
             op::CALLCODE,
@@ -574,7 +585,7 @@ impl<E: Entropy> Gen<'_, E> {
                 .push_u64(INITCODE + 32 * i as u64)
                 .op(op::MSTORE);
         }
-        let create2 = self.e.chance(50);
+        let create2 = self.e.chance(50) && self.pick_op(&[op::CREATE2, op::CREATE]) == op::CREATE2;
         if create2 {
             let salt = self.e.below(3);
             self.asm.push_u64(salt);
@@ -672,6 +683,9 @@ impl<E: Entropy> Gen<'_, E> {
     }
 
     fn returndata(&mut self) {
+        if self.pick_op(&[op::RETURNDATASIZE, op::MSIZE]) == op::MSIZE {
+            return self.arith();
+        }
         if self.e.chance(50) {
             self.asm.op(op::RETURNDATASIZE);
             self.sink();
@@ -728,7 +742,7 @@ impl<E: Entropy> Gen<'_, E> {
                 let o = if self.e.chance(80) {
                     op::RETURN
                 } else {
-                    op::REVERT
+                    self.pick_op(&[op::REVERT, op::RETURN])
                 };
                 self.asm.push(len).push(off).op(o);
             }
@@ -790,11 +804,12 @@ fn initcode<E: Entropy>(e: &mut E, rev: Revision) -> Vec<u8> {
         .push_label(data)
         .push_u64(0)
         .op(op::CODECOPY);
-    g.asm.push_u64(size).push_u64(0).op(if g.e.chance(90) {
+    let o = if g.e.chance(90) {
         op::RETURN
     } else {
-        op::REVERT
-    });
+        g.pick_op(&[op::REVERT, op::RETURN])
+    };
+    g.asm.push_u64(size).push_u64(0).op(o);
     g.asm.place(data);
     let mut code = g.asm.finish();
     code.extend_from_slice(&runtime);

@@ -51,6 +51,8 @@ pub struct TestHost<'vm> {
     /// program costs a host thread.
     stack_top: Cell<usize>,
     stack_low: Cell<usize>,
+    /// When set, a line per message, result and SELFDESTRUCT, for reading a mismatch.
+    pub trace: RefCell<Option<Vec<String>>>,
 }
 
 impl<'vm> TestHost<'vm> {
@@ -69,6 +71,7 @@ impl<'vm> TestHost<'vm> {
             max_depth: Cell::new(0),
             stack_top: Cell::new(0),
             stack_low: Cell::new(usize::MAX),
+            trace: RefCell::new(None),
         }
     }
 
@@ -156,6 +159,12 @@ impl<'vm> TestHost<'vm> {
         self.vm.execute(self, self.rev, msg, code)
     }
 
+    fn log_trace(&self, line: impl FnOnce() -> String) {
+        if let Some(t) = self.trace.borrow_mut().as_mut() {
+            t.push(line());
+        }
+    }
+
     fn with_account<T>(&self, a: &Address, f: impl FnOnce(Option<&Account>) -> T) -> T {
         f(self.state.borrow().accounts.get(a))
     }
@@ -213,6 +222,15 @@ impl<'vm> TestHost<'vm> {
     fn call_code(&self, msg: &evmc_message) -> ExecutionResult {
         let snapshot = self.snapshot();
         if msg.kind == EVMC_CALL {
+            if self.rev < EVMC_SPURIOUS_DRAGON {
+                // Before EIP-161 a call brings its recipient into existence, even empty, and
+                // existence decides CALL's new-account charge later in the transaction.
+                self.state
+                    .borrow_mut()
+                    .accounts
+                    .entry(msg.recipient)
+                    .or_default();
+            }
             self.transfer(&msg.sender, &msg.recipient, u256(&msg.value));
         }
         let result = match self.precompile(msg) {
@@ -402,29 +420,62 @@ impl Host for TestHost<'_> {
         })
     }
     fn selfdestruct(&self, a: &Address, beneficiary: &Address) -> bool {
+        self.log_trace(|| {
+            format!(
+                "SELFDESTRUCT {} -> {}",
+                hex(&a.bytes),
+                hex(&beneficiary.bytes)
+            )
+        });
         let mut s = self.state.borrow_mut();
         let balance = s.accounts.get(a).map_or(U256::ZERO, |a| a.balance);
-        if a != beneficiary {
-            s.accounts.entry(*a).or_default().balance = U256::ZERO;
-            let b = s.accounts.entry(*beneficiary).or_default();
-            b.balance = b.balance.saturating_add(balance);
-        }
         // EIP-6780: from Cancun only an account created in this transaction is destroyed;
         // others just hand over their balance.
-        if self.rev < EVMC_CANCUN || s.created.contains(a) {
-            s.destructed.insert(*a)
-        } else {
-            false
+        let destroy = self.rev < EVMC_CANCUN || s.created.contains(a);
+        if a != beneficiary || destroy {
+            let b = s.accounts.entry(*beneficiary).or_default();
+            b.balance = b.balance.saturating_add(balance);
+            // After the credit: a destroyed account that is its own beneficiary burns its
+            // balance now, not at the end of the transaction (as geth, revm and evmone do).
+            s.accounts.entry(*a).or_default().balance = U256::ZERO;
         }
+        destroy && s.destructed.insert(*a)
     }
     fn call(&self, msg: &evmc_message) -> ExecutionResult {
         self.calls.set(self.calls.get() + 1);
         self.max_depth.set(self.max_depth.get().max(msg.depth));
         self.note_stack();
-        match msg.kind {
+        self.log_trace(|| {
+            format!(
+                "{:>w$}kind {} depth {} gas {} from {} to {} code {} value {} input {}",
+                "",
+                msg.kind,
+                msg.depth,
+                msg.gas,
+                hex(&msg.sender.bytes),
+                hex(&msg.recipient.bytes),
+                hex(&msg.code_address.bytes),
+                u256(&msg.value),
+                msg.input_size,
+                w = msg.depth as usize * 2
+            )
+        });
+        let r = match msg.kind {
             EVMC_CREATE | EVMC_CREATE2 => self.create(msg),
             _ => self.call_code(msg),
-        }
+        };
+        self.log_trace(|| {
+            format!(
+                "{:>w$}-> {} gas left {} refund {} output {}",
+                "",
+                status_name(r.status_code),
+                r.gas_left,
+                r.gas_refund,
+                hex(&r.output),
+                w = msg.depth as usize * 2
+            )
+        });
+        r
     }
     fn get_tx_context(&self) -> evmc_tx_context {
         let randao = if self.rev >= EVMC_PARIS {

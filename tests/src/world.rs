@@ -49,12 +49,12 @@ pub type World = BTreeMap<Address, Account>;
 pub fn normalize(world: &World) -> World {
     world
         .iter()
-        .filter(|(_, a)| !(a.is_empty() && a.storage.is_empty()))
         .map(|(k, a)| {
             let mut a = a.clone();
             a.storage.retain(|_, v| *v != Bytes32::default());
             (*k, a)
         })
+        .filter(|(_, a)| !(a.is_empty() && a.storage.is_empty()))
         .collect()
 }
 
