@@ -49,6 +49,26 @@ c_examples() {
     examples/bin/smoke target/release/libdtvm.so
 }
 
+# Every execution mode must pass every shared state-test fixture (see ../shared/fixtures/README.md).
+STATE_TEST_MODES=(interpreter)
+
+state_tests() {
+    local fixtures=../shared/fixtures/state_tests
+    if [ ! -d "$fixtures" ]; then
+        echo "missing $fixtures: the state-test fixtures live beside the project (see README)" >&2
+        return 1
+    fi
+    for mode in "${STATE_TEST_MODES[@]}"; do
+        step "state tests, mode=$mode"
+        target/release/dtvm statetest --mode "$mode" "$fixtures"
+    done
+}
+
+bench_smoke() {
+    step "dtvm bench --smoke (the harness agrees across engines; not a measurement)"
+    target/release/dtvm bench --smoke
+}
+
 main() {
     setup
     format
@@ -56,6 +76,8 @@ main() {
     build_release
     rust_tests
     c_examples
+    state_tests
+    bench_smoke
     echo
     echo "ci/test.sh: all steps passed"
 }
