@@ -259,6 +259,7 @@ impl<E: Entropy> Gen<'_, E> {
                     .pick(&[1u32, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 0x100]);
                 self.push_addr(address(p))
             }
+            6 if self.rev >= EVMC_PRAGUE && self.e.chance(50) => self.push_addr(DELEGATED),
             6 => self.push_addr(EOA),
             7 => self.push_addr(SENDER),
             8 => self.push_addr(COINBASE),
@@ -865,6 +866,27 @@ pub fn scenario<E: Entropy>(e: &mut E) -> Scenario {
             ..Account::default()
         },
     );
+    if rev >= EVMC_PRAGUE {
+        // EIP-7702: calls to it run a contract's code (or none, delegating to an EOA) in its
+        // own context; EXTCODE* see the 23 designator bytes.
+        let target = if e.chance(80) {
+            CONTRACTS[e.below(n as u64) as usize]
+        } else {
+            EOA
+        };
+        let mut code = vec![0xef, 0x01, 0x00];
+        code.extend_from_slice(&target.bytes);
+        let balance = U256::from(*e.pick(&[0u64, 1000]));
+        pre.insert(
+            DELEGATED,
+            Account {
+                balance,
+                nonce: 1,
+                code: code.into(),
+                ..Account::default()
+            },
+        );
+    }
     let input_len = e.below(70) as usize;
     let input = e.bytes(input_len);
     let exec_gas = match e.below(10) {

@@ -63,13 +63,15 @@ pub fn run(sc: &Scenario) -> Result<Outcome, String> {
     let mut db = CacheDB::new(EmptyDB::default());
     for (addr, a) in &sc.pre {
         let code = Bytes::copy_from_slice(&a.code);
-        // `new_legacy`: plain bytes, never reinterpreted as an EIP-7702 designator.
-        let info = AccountInfo::new(
-            a.balance,
-            a.nonce,
-            keccak256(&code),
-            Bytecode::new_legacy(code),
-        );
+        // A designator only where EIP-7702 is in force and the bytes are one; anything else is
+        // legacy code, never reinterpreted.
+        let bytecode =
+            if sc.rev >= EVMC_PRAGUE && code.len() == 23 && code.starts_with(&[0xef, 1, 0]) {
+                Bytecode::new_raw(code.clone())
+            } else {
+                Bytecode::new_legacy(code.clone())
+            };
+        let info = AccountInfo::new(a.balance, a.nonce, keccak256(&code), bytecode);
         db.insert_account_info(raddr(addr), info);
         for (k, v) in &a.storage {
             db.insert_account_storage(raddr(addr), u256(k), u256(v))

@@ -83,6 +83,8 @@ pub const SENDER: Address = address(0x5e_4de7);
 /// An externally owned account with a balance that programs can send value to or inspect.
 pub const EOA: Address = address(0xe0a);
 pub const COINBASE: Address = address(0xc0ffee);
+/// From Prague, an externally owned account whose code is an EIP-7702 delegation designator.
+pub const DELEGATED: Address = address(0x7702);
 /// Where generated contracts live; far from the precompile range on purpose.
 pub const CONTRACTS: [Address; 4] = [
     address(0x1000),
