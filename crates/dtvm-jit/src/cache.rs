@@ -213,6 +213,10 @@ impl Contract {
     /// A caller entered an uncompiled segment. Compiles it unless another thread holds the
     /// compile lock or the call's compile budget is spent, in which cases the caller runs it in
     /// the interpreter this time.
+    // Out of line: the compiler's large locals must not sit in the frame of `run`, which stays
+    // on the native stack across nested calls.
+    #[cold]
+    #[inline(never)]
     fn resolve(&self, idx: usize, deadline: Instant) -> usize {
         self.counters.resolver_entries.fetch_add(1, Relaxed);
         if Instant::now() >= deadline {
@@ -239,7 +243,7 @@ impl Contract {
                 slot = self.resolve(idx, deadline);
             }
             let next = if slot == UNCOMPILED || slot == INTERPRET {
-                match run_segment(frame, pc) {
+                match interpret(frame, pc) {
                     Exit::Done(status) => return status,
                     Exit::Segment(next) => next,
                 }
@@ -278,6 +282,12 @@ impl Contract {
             Who::Background,
         )
     }
+}
+
+/// The interpreter's segment loop, out of line so its frame is on the stack only while it runs.
+#[inline(never)]
+fn interpret(frame: &mut Frame, pc: usize) -> Exit {
+    run_segment(frame, pc)
 }
 
 impl Drop for Contract {

@@ -442,7 +442,12 @@ impl<'a, 'f> Lower<'a, 'f> {
                 }
                 _ => match shims::frame_helper(op) {
                     Some(helper) if op != UNDEFINED_MARK => {
-                        self.call_frame_helper(helper, info.stack_in as i32, info.stack_out as i32);
+                        let (n_in, n_out) = (info.stack_in as i32, info.stack_out as i32);
+                        if shims::helper_is_plain(op) {
+                            self.call_plain_helper(helper, n_in, n_out);
+                        } else {
+                            self.call_frame_helper(helper, n_in, n_out);
+                        }
                         if info.flow == Flow::ObservesGas {
                             self.enter_next_block(pc + 1)
                         } else {
@@ -522,6 +527,16 @@ impl<'a, 'f> Lower<'a, 'f> {
         self.b
             .ins()
             .brif(cond, self.fail, &[BlockArg::Value(status)], cont, &[]);
+        self.b.seal_block(cont);
+        self.b.switch_to_block(cont);
+    }
+
+    /// Fails the frame with `status` (I32) unless it is 0 (EVMC_SUCCESS).
+    fn fail_with(&mut self, status: Value) {
+        let cont = self.b.create_block();
+        self.b
+            .ins()
+            .brif(status, self.fail, &[BlockArg::Value(status)], cont, &[]);
         self.b.seal_block(cont);
         self.b.switch_to_block(cont);
     }
@@ -738,13 +753,26 @@ impl<'a, 'f> Lower<'a, 'f> {
             .ins()
             .call_indirect(self.frame_sig, callee, &[self.frame]);
         let status = self.b.inst_results(call)[0];
-        let cont = self.b.create_block();
-        self.b
-            .ins()
-            .brif(status, self.fail, &[BlockArg::Value(status)], cont, &[]);
-        self.b.seal_block(cont);
-        self.b.switch_to_block(cont);
+        self.fail_with(status);
         self.gas = self.b.ins().load(I64, FLAGS, self.frame, OFF_GAS);
+        let first = off - n_in;
+        self.vs.slots.retain(|s| s.idx < first);
+        self.vs.off = first + n_out;
+    }
+
+    /// Runs a frame helper that does not use gas (see [`shims::helper_is_plain`]).
+    fn call_plain_helper(&mut self, helper: FrameHelper, n_in: i32, n_out: i32) {
+        let off = self.vs.off;
+        self.flush_range(off - n_in, off);
+        self.store_sp();
+        let callee = self.b.ins().iconst(I64, helper as usize as i64);
+        let call = self
+            .b
+            .ins()
+            .call_indirect(self.frame_sig, callee, &[self.frame]);
+        // Only a caught panic (an internal error) can come back here.
+        let status = self.b.inst_results(call)[0];
+        self.fail_with(status);
         let first = off - n_in;
         self.vs.slots.retain(|s| s.idx < first);
         self.vs.off = first + n_out;
@@ -804,6 +832,10 @@ impl<'a, 'f> Lower<'a, 'f> {
             SUB => {
                 let (a, b) = two(self);
                 Word::Ssa(self.sub(a, b))
+            }
+            MUL => {
+                let (a, b) = two(self);
+                Word::Ssa(self.mul(a, b))
             }
             AND | OR | XOR => {
                 let (a, b) = two(self);
@@ -893,6 +925,43 @@ impl<'a, 'f> Lower<'a, 'f> {
         let b2 = self.b.ins().uextend(I64, b2);
         let d3 = self.b.ins().isub(d3, b2);
         [d0, d1, d2, d3]
+    }
+
+    /// Wrapping 256-bit product, schoolbook on 64-bit limbs: limb k collects the low halves of
+    /// a_i * b_j with i + j = k, the high halves with i + j = k - 1, and the carries of limb k - 1.
+    fn mul(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
+        let mut r = [self.zero; 4];
+        // Carries into the next limb, counted in an i64.
+        let mut carry = self.zero;
+        for k in 0..4 {
+            let mut terms = Vec::with_capacity(8);
+            for i in 0..=k {
+                terms.push(self.b.ins().imul(a[i], b[k - i]));
+            }
+            for i in 0..k {
+                terms.push(self.b.ins().umulhi(a[i], b[k - 1 - i]));
+            }
+            if k == 3 {
+                // The top limb wraps: no carry out.
+                let mut acc = carry;
+                for t in terms {
+                    acc = self.b.ins().iadd(acc, t);
+                }
+                r[3] = acc;
+                break;
+            }
+            let mut acc = carry;
+            let mut next = self.zero;
+            for t in terms {
+                let (sum, c) = self.b.ins().uadd_overflow(acc, t);
+                let c = self.b.ins().uextend(I64, c);
+                next = self.b.ins().iadd(next, c);
+                acc = sum;
+            }
+            r[k] = acc;
+            carry = next;
+        }
+        r
     }
 
     fn sub_borrow(&mut self, a: Value, b: Value, borrow: Value) -> (Value, Value) {

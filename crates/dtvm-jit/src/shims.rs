@@ -158,6 +158,35 @@ pub(crate) fn frame_helper(op: u8) -> Option<FrameHelper> {
     })
 }
 
+/// Whether the frame helper of `op` fails only by a caught panic and neither reads nor charges
+/// gas: compiled code then skips storing and reloading the gas.
+pub(crate) fn helper_is_plain(op: u8) -> bool {
+    matches!(
+        op,
+        ADDRESS
+            | CALLER
+            | CALLVALUE
+            | CALLDATALOAD
+            | CALLDATASIZE
+            | RETURNDATASIZE
+            | BLOCKHASH
+            | SELFBALANCE
+            | BLOBHASH
+            | MSIZE
+            | TLOAD
+            | ORIGIN
+            | GASPRICE
+            | COINBASE
+            | TIMESTAMP
+            | NUMBER
+            | PREVRANDAO
+            | GASLIMIT
+            | CHAINID
+            | BASEFEE
+            | BLOBBASEFEE
+    )
+}
+
 /// Pure word operations, shared by the pure helpers and compile-time constant folding.
 /// `a` is the top of the stack, as in the interpreter's `binary!(|a, b| ...)`.
 pub(crate) fn fold(op: u8, a: U256, b: U256, c: U256) -> U256 {

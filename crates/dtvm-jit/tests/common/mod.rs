@@ -35,6 +35,8 @@ pub struct MockHost {
     pub calls: RefCell<Vec<evmc_message>>,
     pub rev: std::cell::Cell<Revision>,
     pub tx: RefCell<Option<evmc_tx_context>>,
+    /// (stack top, lowest stack address seen in `call`), to measure native stack per depth.
+    pub stack_probe: std::cell::Cell<Option<(usize, usize)>>,
 }
 
 pub fn addr(n: u8) -> Address {
@@ -170,6 +172,11 @@ impl Host for MockHost {
         true
     }
     fn call(&self, msg: &evmc_message) -> ExecutionResult {
+        if let Some((top, low)) = self.stack_probe.get() {
+            let here = 0u8;
+            let here = &here as *const u8 as usize;
+            self.stack_probe.set(Some((top, low.min(here))));
+        }
         self.calls.borrow_mut().push(*msg);
         let code = self
             .codes
