@@ -50,7 +50,7 @@ c_examples() {
 }
 
 # Every execution mode must pass every shared state-test fixture (see ../shared/fixtures/README.md).
-STATE_TEST_MODES=(interpreter)
+STATE_TEST_MODES=(interpreter multipass lazy)
 
 state_tests() {
     local fixtures=../shared/fixtures/state_tests

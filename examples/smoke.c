@@ -175,12 +175,12 @@ static void check_options(struct evmc_vm* vm)
     expect_option(vm, "enable_lazy_compile", "false", EVMC_SET_OPTION_SUCCESS);
     expect_option(vm, "enable_lazy_compile", "0", EVMC_SET_OPTION_SUCCESS);
 
-    /* The JIT modes have no engine in this build: refused, never run by the interpreter under
-     * their name. Update these four when dtvm-jit lands. */
-    expect_option(vm, "mode", "multipass", EVMC_SET_OPTION_INVALID_VALUE);
-    expect_option(vm, "mode", "lazy", EVMC_SET_OPTION_INVALID_VALUE);
-    expect_option(vm, "enable_lazy_compile", "true", EVMC_SET_OPTION_INVALID_VALUE);
-    expect_option(vm, "enable_lazy_compile", "1", EVMC_SET_OPTION_INVALID_VALUE);
+    /* The JIT modes. */
+    expect_option(vm, "mode", "multipass", EVMC_SET_OPTION_SUCCESS);
+    expect_option(vm, "mode", "lazy", EVMC_SET_OPTION_SUCCESS);
+    expect_option(vm, "enable_lazy_compile", "true", EVMC_SET_OPTION_SUCCESS);
+    expect_option(vm, "enable_lazy_compile", "1", EVMC_SET_OPTION_SUCCESS);
+    expect_option(vm, "mode", "interpreter", EVMC_SET_OPTION_SUCCESS);
 
     expect_option(vm, "mode", "jit", EVMC_SET_OPTION_INVALID_VALUE);
     expect_option(vm, "mode", "", EVMC_SET_OPTION_INVALID_VALUE);
@@ -237,9 +237,9 @@ static void check_env(struct evmc_vm* (*create)(void))
         {"DTVM_EVM_LAZY_COMPILE", "false", false},
         {"DTVM_EVM_MODE", "turbo", true},
         {"DTVM_EVM_LAZY_COMPILE", "maybe", true},
-        /* Valid names without an engine in this build: warned about, default kept. */
-        {"DTVM_EVM_MODE", "multipass", true},
-        {"DTVM_EVM_LAZY_COMPILE", "1", true},
+        {"DTVM_EVM_MODE", "multipass", false},
+        {"DTVM_EVM_MODE", "lazy", false},
+        {"DTVM_EVM_LAZY_COMPILE", "1", false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i)
     {

@@ -93,10 +93,8 @@ fn run(
 ) -> ExecutionResult {
     match mode {
         Mode::Interpreter => dtvm_interp::execute(ctx, rev, msg, code),
-        // The JIT plugs in here as `dtvm_jit::execute(ctx, rev, msg, code, <eager|lazy>)`.
-        // `Options` refuses these modes while `Mode::is_available` says so, so this arm is only
-        // reached if the two disagree; fail rather than run the interpreter under a JIT's name.
-        Mode::Multipass | Mode::Lazy => ExecutionResult::failure(EVMC_INTERNAL_ERROR),
+        Mode::Multipass => dtvm_jit::execute(ctx, rev, msg, code, false),
+        Mode::Lazy => dtvm_jit::execute(ctx, rev, msg, code, true),
     }
 }
 

@@ -42,16 +42,6 @@ impl Mode {
             .find(|m| m.name().eq_ignore_ascii_case(value))
     }
 
-    /// Whether this build has an engine for the mode. Selecting a mode without one is refused
-    /// rather than served by another engine under its name.
-    pub const fn is_available(self) -> bool {
-        match self {
-            Mode::Interpreter => true,
-            // Flip these when dtvm-jit provides `execute`; the routing in lib.rs follows.
-            Mode::Multipass | Mode::Lazy => false,
-        }
-    }
-
     fn from_u8(v: u8) -> Mode {
         match v {
             1 => Mode::Multipass,
@@ -169,12 +159,6 @@ impl Options {
         let mut current = self.mode();
         loop {
             let next = transition.next(current);
-            if !next.is_available() {
-                return Err(OptionError::InvalidValue(format!(
-                    "mode {} is not available in this build",
-                    next.name()
-                )));
-            }
             match self.mode.compare_exchange_weak(
                 current as u8,
                 next as u8,
@@ -272,18 +256,6 @@ mod tests {
     }
 
     #[test]
-    fn unavailable_modes_are_refused_and_leave_the_mode_alone() {
-        let o = Options::default();
-        for m in Mode::ALL.into_iter().filter(|m| !m.is_available()) {
-            let r = o.set("mode", Some(m.name()));
-            assert!(matches!(r, Err(OptionError::InvalidValue(_))), "{m:?}");
-            assert_eq!(o.mode(), Mode::Interpreter);
-        }
-        let lazy = o.set("enable_lazy_compile", Some("true"));
-        assert_eq!(lazy.is_ok(), Mode::Lazy.is_available());
-    }
-
-    #[test]
     fn lazy_flag_values() {
         let o = Options::default();
         for v in ["false", "0", "FALSE"] {
@@ -365,20 +337,6 @@ mod tests {
 
         // Both bad: both reported.
         assert_eq!(env(Some(""), Some("")).1.len(), 2);
-    }
-
-    #[test]
-    fn env_naming_an_unavailable_mode_warns() {
-        for m in Mode::ALL.into_iter().filter(|m| !m.is_available()) {
-            let (mode, w) = env(Some(m.name()), None);
-            assert_eq!(mode, Mode::DEFAULT);
-            assert!(w[0].contains("not available"), "{w:?}");
-        }
-        if !Mode::Lazy.is_available() {
-            let (mode, w) = env(Some("interpreter"), Some("1"));
-            assert_eq!(mode, Mode::Interpreter);
-            assert_eq!(w.len(), 1);
-        }
     }
 
     #[cfg(unix)]

@@ -181,17 +181,24 @@ pub fn signextend(b: U256, x: U256) -> U256 {
     if b >= U256::from(31) {
         return x;
     }
-    // Limb-wise: sign-extend inside the limb holding the sign bit, fill the limbs above it.
+    // Limb-wise and branch-free: sign-extend inside the limb holding the sign bit, keep the
+    // limbs below it, fill the limbs above it with the sign.
     let bit = b.as_limbs()[0] as usize * 8 + 7;
-    let (limb, shift) = (bit / 64, 63 - bit % 64);
-    let mut limbs = *x.as_limbs();
-    let extended = ((limbs[limb] << shift) as i64) >> shift;
-    limbs[limb] = extended as u64;
-    let fill = if extended < 0 { u64::MAX } else { 0 };
-    for l in &mut limbs[limb + 1..] {
-        *l = fill;
+    let (sign_limb, shift) = (bit / 64, 63 - bit % 64);
+    let limbs = x.as_limbs();
+    let extended = ((limbs[sign_limb] << shift) as i64) >> shift;
+    let fill = (extended >> 63) as u64;
+    let mut out = [0u64; 4];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = if i < sign_limb {
+            limbs[i]
+        } else if i == sign_limb {
+            extended as u64
+        } else {
+            fill
+        };
     }
-    U256::from_limbs(limbs)
+    U256::from_limbs(out)
 }
 
 #[inline]

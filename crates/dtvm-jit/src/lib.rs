@@ -1,1 +1,49 @@
-//! dtvm-jit
+//! dtvm's JIT: EVM bytecode compiled with Cranelift, one JUMPDEST segment per function.
+//!
+//! * multipass: every segment of a contract is compiled before its first run.
+//! * lazy: a segment is compiled when execution first reaches it (by the thread that gets there
+//!   first; others run it in the interpreter meanwhile), and background threads compile the rest.
+//!
+//! Compiled segments and interpreted ones (`dtvm_interp::run_segment`) run on the same
+//! `dtvm_interp::Frame` and hand over at JUMPDESTs, so any segment that cannot be compiled (too
+//! large, over the compile-time budget, a codegen error) simply runs in the interpreter. All
+//! complex instructions call the interpreter's own instruction bodies: results are the
+//! interpreter's, bit for bit.
+//!
+//! Compiled code is cached per (code, revision) for the process, shared by all threads, bounded
+//! by bytes of machine code. A running frame holds its contract's `Arc`, so eviction never frees
+//! code in use.
+
+mod cache;
+mod compiler;
+mod shims;
+
+use ::evmc_vm::sys::*;
+use ::evmc_vm::{ExecutionContext, ExecutionMessage, ExecutionResult};
+use dtvm_core::Revision;
+
+pub use cache::{
+    cached_contracts, clear_cache, segment_stats, set_background_threads, SegmentStats,
+};
+
+/// Executes `code` for `msg` at `rev` with compiled code: all segments compiled up front
+/// (`lazy == false`, multipass) or on first use (`lazy == true`).
+pub fn execute(
+    ctx: &mut ExecutionContext,
+    rev: Revision,
+    msg: &ExecutionMessage,
+    code: &[u8],
+    lazy: bool,
+) -> ExecutionResult {
+    if code.is_empty() {
+        return ExecutionResult::new(EVMC_SUCCESS, msg.gas().max(0), 0, Vec::new());
+    }
+    let deadline = std::time::Instant::now() + cache::CALL_COMPILE_BUDGET;
+    let contract = cache::contract(code, rev, lazy);
+    if !lazy {
+        contract.compile_all(deadline);
+    }
+    dtvm_interp::execute_analyzed(ctx, rev, msg, contract.analysis(), |frame| {
+        contract.run(frame, deadline)
+    })
+}

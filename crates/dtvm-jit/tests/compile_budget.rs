@@ -1,0 +1,86 @@
+//! Compile bombs: the most expensive 24 KB contracts must be compiled, or refused and
+//! interpreted, within the multipass budget, and still give the interpreter's results.
+
+mod common;
+use common::gen::bomb;
+use common::*;
+use std::time::{Duration, Instant};
+
+const KINDS: [&str; 6] = [
+    "all JUMPDEST",
+    "PUSH32 chain",
+    "DUP16/SWAP16 run",
+    "arithmetic, one segment",
+    "arithmetic, segments of 2000 ops",
+    "helper calls",
+];
+
+/// The bound the first call of any contract must meet. Unoptimised test builds (with the
+/// Cranelift verifier on) are several times slower, so they get a proportionally looser bound.
+fn bound() -> Duration {
+    if cfg!(debug_assertions) {
+        Duration::from_millis(1000)
+    } else {
+        Duration::from_millis(100)
+    }
+}
+
+/// Runs `code` once with no gas (the frame fails at its first block), so the time is analysis
+/// plus compilation. Returns that time.
+fn first_call(code: &[u8], engine: Engine) -> Duration {
+    let h = MockHost::with_engine(dtvm_core::CANCUN, engine);
+    let t = Instant::now();
+    let r = h.run(code, 0, &[]);
+    let elapsed = t.elapsed();
+    assert_eq!(r.status_code, ::evmc_vm::sys::EVMC_OUT_OF_GAS);
+    elapsed
+}
+
+#[test]
+fn compile_bombs_stay_within_budget() {
+    // No background compiler: the counters must show what the calls themselves compiled.
+    dtvm_jit::set_background_threads(0);
+    for (kind, name) in KINDS.iter().enumerate() {
+        let mut per_byte = Vec::new();
+        for size in [1024, 24 * 1024] {
+            let code = bomb(kind, size);
+            let took = first_call(&code, Engine::Multipass);
+            let stats = dtvm_jit::segment_stats(&code, dtvm_core::CANCUN).expect("cached");
+            eprintln!(
+                "{name:>34} {:>5} B: first call {:>8.2?} ({:>6.0} ns/byte), {:?}",
+                size,
+                took,
+                took.as_nanos() as f64 / size as f64,
+                stats
+            );
+            per_byte.push(took.as_nanos() as f64 / size as f64);
+            assert!(took < bound(), "{name}, {size} bytes: {took:?}");
+            assert!(stats.compiled + stats.fallbacks <= stats.segments);
+            assert!(stats.compiled > 0, "{name}: nothing compiled");
+            // Repeat calls reuse the code: nothing is compiled again.
+            first_call(&code, Engine::Multipass);
+            assert_eq!(
+                dtvm_jit::segment_stats(&code, dtvm_core::CANCUN),
+                Some(stats)
+            );
+        }
+    }
+}
+
+/// Bombs with gas to run: compiled, partly refused or not, they end as the interpreter does.
+#[test]
+fn compile_bombs_match_interpreter() {
+    for (kind, name) in KINDS.iter().enumerate() {
+        // One more byte than the budget test's contract, so each test starts cold.
+        let mut code = bomb(kind, 24 * 1024);
+        code.push(0);
+        let run = |engine| {
+            let h = MockHost::with_engine(dtvm_core::CANCUN, engine);
+            let r = h.run(&code, 5_000_000, &[]);
+            (r.status_code, r.gas_left, r.output)
+        };
+        let expected = run(Engine::Interp);
+        assert_eq!(run(Engine::Multipass), expected, "{name}");
+        assert_eq!(run(Engine::Lazy), expected, "{name}");
+    }
+}
