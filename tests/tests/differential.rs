@@ -10,7 +10,7 @@ use dtvm_tests::rng::SplitMix64;
 use dtvm_tests::world::{revision_name, Class};
 use dtvm_tests::{gen, modes, on_evm_stack, reference};
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 const SEED: u64 = 0xd7_0000;
 const PROGRAMS: u64 = 2000;
@@ -38,12 +38,16 @@ fn differential() {
     let mut classes: BTreeMap<String, u64> = BTreeMap::new();
     let mut revisions: BTreeMap<&str, u64> = BTreeMap::new();
     let (mut calls, mut max_depth, mut gas, mut code_bytes) = (0u64, 0i32, 0u64, 0usize);
+    let mut mode_time: BTreeMap<&str, Duration> = BTreeMap::new();
 
     for i in 0..count {
         let program_seed = seed.wrapping_add(i);
         let sc = gen::scenario(&mut SplitMix64::new(program_seed));
         code_bytes += sc.pre.values().map(|a| a.code.len()).sum::<usize>();
-        let expected = match reference::run(&sc) {
+        let t = Instant::now();
+        let reference = reference::run(&sc);
+        *mode_time.entry("revm").or_default() += t.elapsed();
+        let expected = match reference {
             Ok(o) => o,
             Err(e) => panic!("seed {program_seed:#x}: {e}\n{}", sc.reproducer()),
         };
@@ -57,7 +61,9 @@ fn differential() {
             if std::env::var_os("DTVM_DIFF_TRACE").is_some() {
                 *host.trace.borrow_mut() = Some(Vec::new());
             }
+            let t = Instant::now();
             let got = host.transact(&sc.tx);
+            *mode_time.entry(*mode).or_default() += t.elapsed();
             for line in host.trace.borrow().iter().flatten() {
                 println!("{line}");
             }
@@ -84,7 +90,8 @@ fn differential() {
     }
     println!(
         "{count} programs from seed {seed:#x} in {:.2?} on {} mode(s): {classes:?}; {revisions:?}; \
-         {calls} nested calls, max depth {max_depth}, {gas} gas, {code_bytes} code bytes",
+         {calls} nested calls, max depth {max_depth}, {gas} gas, {code_bytes} code bytes; \
+         time per engine {mode_time:.2?}",
         start.elapsed(),
         vms.len()
     );
