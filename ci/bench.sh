@@ -10,6 +10,6 @@
 # competing for the cores shows up in them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The bench profile adds thin LTO on top of release (see the workspace Cargo.toml).
-cargo build --profile bench -p dtvm-cli
-exec ./target/bench/dtvm bench --json target/bench.json "$@"
+# The perf profile adds thin LTO on top of release (see the workspace Cargo.toml).
+cargo build --profile perf -p dtvm-cli
+exec ./target/perf/dtvm bench --json target/bench.json "$@"
