@@ -1,19 +1,46 @@
-//! dtvm as an EVMC plugin (minimal: interpreter only, no options yet).
+//! dtvm as an EVMC (ABI 12) plugin: `evmc_create_dtvm`, options and mode routing.
+//!
+//! Every function a host can reach through the `evmc_vm` table is defensive about its inputs
+//! (NULL pointers, unknown enum values) and never lets a panic unwind into C.
 use ::evmc_vm::sys::*;
-use ::evmc_vm::{slice_from_raw, ExecutionContext, ExecutionMessage, ExecutionResult};
+use ::evmc_vm::{slice_from_raw, ExecutionContext, ExecutionMessage, ExecutionResult, Revision};
+use std::ffi::CStr;
 use std::os::raw::c_char;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
+pub mod options;
+pub use options::{Mode, Options};
+
+/// The VM object handed to hosts: the EVMC table first, so `*mut evmc_vm` casts back to it.
 #[repr(C)]
 struct DtvmVm {
     base: evmc_vm,
+    options: Options,
 }
 
-const NAME: &[u8] = b"dtvm\0";
-const VERSION: &[u8] = concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes();
+const NAME: &CStr = c"dtvm";
+const VERSION: &CStr =
+    match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+        Ok(v) => v,
+        Err(_) => panic!("package version contains a NUL byte"),
+    };
+
+/// The deepest message a host can legally send: the transaction is depth 0 and each nested call
+/// adds one, up to the 1024 limit of the Yellow Paper.
+const MAX_DEPTH: i32 = 1024;
+
+/// # Safety
+/// `vm` must be NULL or a pointer returned by [`create`] that has not been destroyed.
+unsafe fn dtvm<'a>(vm: *mut evmc_vm) -> Option<&'a DtvmVm> {
+    // SAFETY: per the function contract, a non-NULL `vm` is a live `DtvmVm` (repr(C), table first).
+    unsafe { (vm as *const DtvmVm).as_ref() }
+}
 
 unsafe extern "C" fn destroy(vm: *mut evmc_vm) {
-    // SAFETY: `vm` came from `create`, which boxed a `DtvmVm` whose first field is the evmc_vm.
-    unsafe { drop(Box::from_raw(vm as *mut DtvmVm)) }
+    if !vm.is_null() {
+        // SAFETY: `vm` came from `create`, which leaked a `Box<DtvmVm>`; EVMC destroys once.
+        unsafe { drop(Box::from_raw(vm as *mut DtvmVm)) }
+    }
 }
 
 unsafe extern "C" fn get_capabilities(_vm: *mut evmc_vm) -> evmc_capabilities_flagset {
@@ -21,15 +48,71 @@ unsafe extern "C" fn get_capabilities(_vm: *mut evmc_vm) -> evmc_capabilities_fl
 }
 
 unsafe extern "C" fn set_option(
-    _vm: *mut evmc_vm,
-    _name: *const c_char,
-    _value: *const c_char,
+    vm: *mut evmc_vm,
+    name: *const c_char,
+    value: *const c_char,
 ) -> evmc_set_option_result {
-    EVMC_SET_OPTION_INVALID_NAME
+    // SAFETY: EVMC passes the VM it created.
+    let Some(vm) = (unsafe { dtvm(vm) }) else {
+        return EVMC_SET_OPTION_INVALID_NAME;
+    };
+    // SAFETY: EVMC passes NUL-terminated strings (or NULL, handled here).
+    let (name, value) = unsafe { (c_str(name), c_str(value)) };
+    let Some(Ok(name)) = name.map(CStr::to_str) else {
+        return EVMC_SET_OPTION_INVALID_NAME;
+    };
+    let value = match value.map(CStr::to_str) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        // No valid value is outside ASCII; the name still decides which error it is.
+        Some(Err(_)) if options::is_known(name) => return EVMC_SET_OPTION_INVALID_VALUE,
+        Some(Err(_)) => return EVMC_SET_OPTION_INVALID_NAME,
+    };
+    let result = catch_unwind(AssertUnwindSafe(|| vm.options.set(name, value)));
+    match result {
+        Ok(Ok(())) => EVMC_SET_OPTION_SUCCESS,
+        Ok(Err(e)) => e.to_evmc(),
+        Err(_) => EVMC_SET_OPTION_INVALID_VALUE,
+    }
+}
+
+/// # Safety
+/// `p` must be NULL or point to a NUL-terminated string that outlives `'a`.
+unsafe fn c_str<'a>(p: *const c_char) -> Option<&'a CStr> {
+    // SAFETY: per the function contract.
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) })
+}
+
+/// Runs `code` with the engine of `mode`. This is the one place engines are chosen.
+fn run(
+    mode: Mode,
+    ctx: &mut ExecutionContext,
+    rev: Revision,
+    msg: &ExecutionMessage,
+    code: &[u8],
+) -> ExecutionResult {
+    match mode {
+        Mode::Interpreter => dtvm_interp::execute(ctx, rev, msg, code),
+        Mode::Multipass => dtvm_jit::execute(ctx, rev, msg, code, false),
+        Mode::Lazy => dtvm_jit::execute(ctx, rev, msg, code, true),
+    }
+}
+
+/// Requests no EVM could honour get `EVMC_REJECTED` (the host asked for something invalid);
+/// `EVMC_INTERNAL_ERROR` is kept for failures inside dtvm.
+fn validate(rev: evmc_revision, msg: &evmc_message) -> Result<(), evmc_status_code> {
+    let valid = (EVMC_FRONTIER..=EVMC_MAX_REVISION).contains(&rev)
+        && msg.gas >= 0
+        && (0..=MAX_DEPTH).contains(&msg.depth);
+    if valid {
+        Ok(())
+    } else {
+        Err(EVMC_REJECTED)
+    }
 }
 
 unsafe extern "C" fn execute(
-    _vm: *mut evmc_vm,
+    vm: *mut evmc_vm,
     host: *const evmc_host_interface,
     context: *mut evmc_host_context,
     rev: evmc_revision,
@@ -37,41 +120,58 @@ unsafe extern "C" fn execute(
     code: *const u8,
     code_size: usize,
 ) -> evmc_result {
-    let run = || {
-        if host.is_null() || msg.is_null() || !(0..=EVMC_MAX_REVISION).contains(&rev) {
-            return ExecutionResult::failure(EVMC_INTERNAL_ERROR);
-        }
-        // SAFETY: the EVMC contract of `execute`: valid host table, message and code for the call.
-        unsafe {
-            let mut ctx = ExecutionContext::new(&*host, context);
-            let msg = ExecutionMessage::new(&*msg);
-            let code = slice_from_raw(code, code_size);
-            dtvm_interp::execute(&mut ctx, rev, &msg, code)
-        }
+    // SAFETY: EVMC passes the VM it created, and a host table and message that live for the call
+    // (NULL is checked, not trusted).
+    let (vm, host, msg) = unsafe { (dtvm(vm), host.as_ref(), msg.as_ref()) };
+    let (Some(vm), Some(host), Some(msg)) = (vm, host, msg) else {
+        return ExecutionResult::failure(EVMC_REJECTED).into_raw();
     };
-    std::panic::catch_unwind(run)
+    if let Err(status) = validate(rev, msg) {
+        return ExecutionResult::failure(status).into_raw();
+    }
+    let mode = vm.options.mode();
+    // AssertUnwindSafe: after a panic nothing from this call is used again except the host's
+    // state, which the host must treat as it treats any failed call (by reverting it).
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the EVMC contract of `execute`: the host table, context, message (with its
+        // input) and code are valid for the duration of the call.
+        let (mut ctx, msg, code) = unsafe {
+            (
+                ExecutionContext::new(host, context),
+                ExecutionMessage::new(msg),
+                slice_from_raw(code, code_size),
+            )
+        };
+        run(mode, &mut ctx, rev, &msg, code)
+    }));
+    result
         .unwrap_or_else(|_| ExecutionResult::failure(EVMC_INTERNAL_ERROR))
         .into_raw()
 }
 
-/// Creates a VM instance (the Rust-side constructor behind `evmc_create_dtvm`).
+/// Creates a VM (the Rust-side constructor behind `evmc_create_dtvm`). Reads `DTVM_EVM_MODE` and
+/// `DTVM_EVM_LAZY_COMPILE` now; later changes go through `set_option`. Release it with the
+/// table's `destroy`.
 pub fn create() -> *mut evmc_vm {
     let vm = Box::new(DtvmVm {
         base: evmc_vm {
             abi_version: EVMC_ABI_VERSION,
-            name: NAME.as_ptr() as *const c_char,
-            version: VERSION.as_ptr() as *const c_char,
+            name: NAME.as_ptr(),
+            version: VERSION.as_ptr(),
             destroy: Some(destroy),
             execute: Some(execute),
             get_capabilities: Some(get_capabilities),
             set_option: Some(set_option),
         },
+        options: Options::from_env(),
     });
     Box::into_raw(vm) as *mut evmc_vm
 }
 
-/// The EVMC entry point a loader finds by the library's file name (`libdtvm.so`).
+/// The EVMC entry point; loaders derive its name from the file name `libdtvm.so`.
 #[no_mangle]
 pub extern "C" fn evmc_create_dtvm() -> *mut evmc_vm {
-    create()
+    // Reading the environment allocates; an allocation failure aborts, it does not unwind, so
+    // the only panics possible here are bugs, and those must still not cross into C.
+    catch_unwind(create).unwrap_or(std::ptr::null_mut())
 }

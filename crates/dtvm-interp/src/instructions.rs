@@ -181,13 +181,24 @@ pub fn signextend(b: U256, x: U256) -> U256 {
     if b >= U256::from(31) {
         return x;
     }
+    // Limb-wise and branch-free: sign-extend inside the limb holding the sign bit, keep the
+    // limbs below it, fill the limbs above it with the sign.
     let bit = b.as_limbs()[0] as usize * 8 + 7;
-    let mask = (U256::from(1) << (bit + 1)) - U256::from(1);
-    if x.bit(bit) {
-        x | !mask
-    } else {
-        x & mask
+    let (sign_limb, shift) = (bit / 64, 63 - bit % 64);
+    let limbs = x.as_limbs();
+    let extended = ((limbs[sign_limb] << shift) as i64) >> shift;
+    let fill = (extended >> 63) as u64;
+    let mut out = [0u64; 4];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = if i < sign_limb {
+            limbs[i]
+        } else if i == sign_limb {
+            extended as u64
+        } else {
+            fill
+        };
     }
+    U256::from_limbs(out)
 }
 
 #[inline]
@@ -401,32 +412,42 @@ pub fn blobhash(f: &mut Frame) {
 // ---------------------------------------------------------------------------------------------
 // Memory.
 
+/// The offset of a `size`-byte access when it ends below the memory limit.
+#[inline(always)]
+fn small_offset(offset: &U256, size: u64) -> Result<u64, Status> {
+    let l = offset.as_limbs();
+    if l[1] | l[2] | l[3] != 0 || l[0] > MAX_MEMORY_SIZE - size {
+        return Err(EVMC_OUT_OF_GAS);
+    }
+    Ok(l[0])
+}
+
+#[inline]
 pub fn mload(f: &mut Frame) -> OpResult {
-    let offset = *f.top();
-    let (o, _) = f
-        .memory_region(offset, U256::from(32))?
-        .expect("size is 32");
-    *f.top() = U256::from_be_slice(f.memory.slice(o, 32));
+    let o = small_offset(f.top(), 32)?;
+    f.memory.expand(&mut f.gas_left, o, 32)?;
+    let word: [u8; 32] = f.memory.slice(o as usize, 32).try_into().expect("32 bytes");
+    *f.top() = U256::from_be_bytes(word);
     Ok(())
 }
 
+#[inline]
 pub fn mstore(f: &mut Frame) -> OpResult {
-    let offset = f.pop();
+    let o = small_offset(&f.pop(), 32)?;
     let value = f.pop();
-    let (o, _) = f
-        .memory_region(offset, U256::from(32))?
-        .expect("size is 32");
+    f.memory.expand(&mut f.gas_left, o, 32)?;
     f.memory
-        .slice_mut(o, 32)
+        .slice_mut(o as usize, 32)
         .copy_from_slice(&value.to_be_bytes::<32>());
     Ok(())
 }
 
+#[inline]
 pub fn mstore8(f: &mut Frame) -> OpResult {
-    let offset = f.pop();
+    let o = small_offset(&f.pop(), 1)?;
     let value = f.pop();
-    let (o, _) = f.memory_region(offset, U256::from(1))?.expect("size is 1");
-    f.memory.slice_mut(o, 1)[0] = value.byte(0);
+    f.memory.expand(&mut f.gas_left, o, 1)?;
+    f.memory.slice_mut(o as usize, 1)[0] = value.byte(0);
     Ok(())
 }
 

@@ -7,19 +7,20 @@ use dtvm_core::analysis::UNDEFINED_MARK;
 use dtvm_core::opcode::*;
 use dtvm_core::U256;
 
-/// Reads the big-endian immediate of a PUSHn at `pc` (the padded code makes reading past the end
-/// of the real code safe and yields zeros, as the EVM specifies for a truncated PUSH).
+/// Reads the big-endian immediate of a PUSHn at `pc`. The padded code makes reading past the end
+/// of the real code safe and yields zeros, as the EVM specifies for a truncated PUSH. Fixed-size
+/// loads and a shift avoid a variable-length copy per PUSH.
 #[inline(always)]
 fn push_value(code: &[u8], pc: usize, n: usize) -> U256 {
-    let data = &code[pc + 1..pc + 1 + n];
+    debug_assert!(pc + 33 <= code.len());
     if n <= 8 {
-        let mut buf = [0u8; 8];
-        buf[8 - n..].copy_from_slice(data);
-        U256::from(u64::from_be_bytes(buf))
+        // SAFETY: a PUSH executes at pc < code length, and the padding leaves 33 bytes after it.
+        let word = u64::from_be_bytes(unsafe { *(code.as_ptr().add(pc + 1) as *const [u8; 8]) });
+        U256::from(word >> (64 - 8 * n as u32))
     } else {
-        let mut buf = [0u8; 32];
-        buf[32 - n..].copy_from_slice(data);
-        U256::from_be_bytes(buf)
+        // SAFETY: as above: 32 bytes after pc are readable.
+        let bytes = unsafe { *(code.as_ptr().add(pc + 1) as *const [u8; 32]) };
+        U256::from_be_bytes(bytes) >> (8 * (32 - n))
     }
 }
 
@@ -48,11 +49,50 @@ pub fn run_segment(f: &mut Frame, pc: usize) -> Exit {
     run_impl::<true>(f, pc)
 }
 
+// `with_frame!` reloads `sp` after every call, including before a return that does not read it.
+#[allow(unused_assignments)]
 #[inline(always)]
 fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
     let analysis = f.analysis;
     let code = analysis.exec_code();
     let entry = pc;
+    // The stack pointer lives in a register here and in `f.sp` only around calls that use the
+    // frame; keeping it in memory would put a store-to-load round trip on every instruction.
+    let mut sp = f.sp;
+    macro_rules! pop {
+        () => {{
+            // SAFETY: the block's stack bounds were checked on entry (`begin_block`).
+            unsafe {
+                sp = sp.sub(1);
+                *sp
+            }
+        }};
+    }
+    macro_rules! top {
+        () => {
+            // SAFETY: as for `pop`.
+            unsafe { &mut *sp.sub(1) }
+        };
+    }
+    macro_rules! push {
+        ($v:expr) => {{
+            let v = $v;
+            // SAFETY: as for `pop`.
+            unsafe {
+                *sp = v;
+                sp = sp.add(1);
+            }
+        }};
+    }
+    // Runs an out-of-line instruction body on the frame, with the stack pointer synced.
+    macro_rules! with_frame {
+        ($e:expr) => {{
+            f.sp = sp;
+            let r = $e;
+            sp = f.sp;
+            r
+        }};
+    }
     macro_rules! tri {
         ($e:expr) => {
             if let Err(status) = $e {
@@ -70,6 +110,7 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
         ($next:expr) => {{
             let next = $next;
             if code[next] != JUMPDEST {
+                f.sp = sp;
                 tri!(f.begin_block(next));
             }
             pc = next;
@@ -77,16 +118,16 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
     }
     macro_rules! binary {
         (|$a:ident, $b:ident| $e:expr) => {{
-            let $a = f.pop();
-            let $b = *f.top();
-            *f.top() = $e;
+            let $a = pop!();
+            let $b = *top!();
+            *top!() = $e;
             pc += 1;
         }};
     }
     macro_rules! unary {
         (|$a:ident| $e:expr) => {{
-            let $a = *f.top();
-            *f.top() = $e;
+            let $a = *top!();
+            *top!() = $e;
             pc += 1;
         }};
     }
@@ -101,7 +142,9 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
     }
 
     loop {
-        let op = code[pc];
+        // SAFETY: pc stays within the padded code: jumps are validated against the real code, and
+        // the padding covers a PUSH32 at the last byte plus the STOP after it.
+        let op = unsafe { *code.get_unchecked(pc) };
         match op {
             STOP => return Exit::Done(EVMC_SUCCESS),
             ADD => binary!(|a, b| a.wrapping_add(b)),
@@ -112,21 +155,21 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
             MOD => binary!(|a, b| ins::rem(a, b)),
             SMOD => binary!(|a, b| ins::smod(a, b)),
             ADDMOD => {
-                let a = f.pop();
-                let b = f.pop();
-                let m = *f.top();
-                *f.top() = a.add_mod(b, m);
+                let a = pop!();
+                let b = pop!();
+                let m = *top!();
+                *top!() = a.add_mod(b, m);
                 pc += 1;
             }
             MULMOD => {
-                let a = f.pop();
-                let b = f.pop();
-                let m = *f.top();
-                *f.top() = a.mul_mod(b, m);
+                let a = pop!();
+                let b = pop!();
+                let m = *top!();
+                *top!() = a.mul_mod(b, m);
                 pc += 1;
             }
             EXP => {
-                tri!(ins::exp(f));
+                tri!(with_frame!(ins::exp(f)));
                 pc += 1;
             }
             SIGNEXTEND => binary!(|a, b| ins::signextend(a, b)),
@@ -146,122 +189,123 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
             SAR => binary!(|a, b| ins::sar(a, b)),
             CLZ => unary!(|a| ins::clz(a)),
             KECCAK256 => {
-                tri!(ins::keccak(f));
+                tri!(with_frame!(ins::keccak(f)));
                 pc += 1;
             }
             ADDRESS => {
                 let v = ins::address_to_u256(f.msg.recipient());
-                f.push(v);
+                push!(v);
                 pc += 1;
             }
             BALANCE => {
-                tri!(ins::balance(f));
+                tri!(with_frame!(ins::balance(f)));
                 pc += 1;
             }
             ORIGIN | GASPRICE | COINBASE | TIMESTAMP | NUMBER | PREVRANDAO | GASLIMIT | CHAINID
             | BASEFEE | BLOBBASEFEE => {
                 let v = ins::tx_value(f, op);
-                f.push(v);
+                push!(v);
                 pc += 1;
             }
             CALLER => {
                 let v = ins::address_to_u256(f.msg.sender());
-                f.push(v);
+                push!(v);
                 pc += 1;
             }
             CALLVALUE => {
                 let v = ins::bytes32_to_u256(f.msg.value());
-                f.push(v);
+                push!(v);
                 pc += 1;
             }
             CALLDATALOAD => {
-                ins::calldataload(f);
+                with_frame!(ins::calldataload(f));
                 pc += 1;
             }
             CALLDATASIZE => {
                 let v = U256::from(f.msg.input().len());
-                f.push(v);
+                push!(v);
                 pc += 1;
             }
             CALLDATACOPY => {
-                tri!(ins::data_copy(f, CopySource::CallData));
+                tri!(with_frame!(ins::data_copy(f, CopySource::CallData)));
                 pc += 1;
             }
             CODESIZE => {
-                f.push(U256::from(analysis.code_len()));
+                push!(U256::from(analysis.code_len()));
                 pc += 1;
             }
             CODECOPY => {
-                tri!(ins::data_copy(f, CopySource::Code));
+                tri!(with_frame!(ins::data_copy(f, CopySource::Code)));
                 pc += 1;
             }
             EXTCODESIZE => {
-                tri!(ins::extcodesize(f));
+                tri!(with_frame!(ins::extcodesize(f)));
                 pc += 1;
             }
             EXTCODECOPY => {
-                tri!(ins::extcodecopy(f));
+                tri!(with_frame!(ins::extcodecopy(f)));
                 pc += 1;
             }
             RETURNDATASIZE => {
                 let v = U256::from(f.return_data.len());
-                f.push(v);
+                push!(v);
                 pc += 1;
             }
             RETURNDATACOPY => {
-                tri!(ins::returndatacopy(f));
+                tri!(with_frame!(ins::returndatacopy(f)));
                 pc += 1;
             }
             EXTCODEHASH => {
-                tri!(ins::extcodehash(f));
+                tri!(with_frame!(ins::extcodehash(f)));
                 pc += 1;
             }
             BLOCKHASH => {
-                ins::blockhash(f);
+                with_frame!(ins::blockhash(f));
                 pc += 1;
             }
             SELFBALANCE => {
-                ins::selfbalance(f);
+                with_frame!(ins::selfbalance(f));
                 pc += 1;
             }
             BLOBHASH => {
-                ins::blobhash(f);
+                with_frame!(ins::blobhash(f));
                 pc += 1;
             }
             POP => {
-                f.pop();
+                // SAFETY: as for `pop!`.
+                sp = unsafe { sp.sub(1) };
                 pc += 1;
             }
             MLOAD => {
-                tri!(ins::mload(f));
+                tri!(with_frame!(ins::mload(f)));
                 pc += 1;
             }
             MSTORE => {
-                tri!(ins::mstore(f));
+                tri!(with_frame!(ins::mstore(f)));
                 pc += 1;
             }
             MSTORE8 => {
-                tri!(ins::mstore8(f));
+                tri!(with_frame!(ins::mstore8(f)));
                 pc += 1;
             }
             SLOAD => {
-                tri!(ins::sload(f));
+                tri!(with_frame!(ins::sload(f)));
                 pc += 1;
             }
             SSTORE => {
-                tri!(ins::sstore(f));
+                tri!(with_frame!(ins::sstore(f)));
                 next_block!(pc + 1);
             }
             JUMP => {
-                let dest = f.pop();
+                let dest = pop!();
                 match usize::try_from(dest) {
                     Ok(d) if analysis.is_jumpdest(d) => pc = d,
                     _ => return Exit::Done(EVMC_BAD_JUMP_DESTINATION),
                 }
             }
             JUMPI => {
-                let dest = f.pop();
-                let cond = f.pop();
+                let dest = pop!();
+                let cond = pop!();
                 if cond.is_zero() {
                     next_block!(pc + 1);
                 } else {
@@ -272,20 +316,21 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
                 }
             }
             PC => {
-                f.push(U256::from(pc));
+                push!(U256::from(pc));
                 pc += 1;
             }
             MSIZE => {
                 let v = U256::from(f.memory.len());
-                f.push(v);
+                push!(v);
                 pc += 1;
             }
             GAS => {
                 let v = U256::from(f.gas_left as u64);
-                f.push(v);
+                push!(v);
                 next_block!(pc + 1);
             }
             JUMPDEST => {
+                f.sp = sp;
                 if STOP_AT_SEGMENT && pc != entry {
                     return Exit::Segment(pc);
                 }
@@ -293,62 +338,62 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
                 pc += 1;
             }
             TLOAD => {
-                ins::tload(f);
+                with_frame!(ins::tload(f));
                 pc += 1;
             }
             TSTORE => {
-                tri!(ins::tstore(f));
+                tri!(with_frame!(ins::tstore(f)));
                 pc += 1;
             }
             MCOPY => {
-                tri!(ins::mcopy(f));
+                tri!(with_frame!(ins::mcopy(f)));
                 pc += 1;
             }
             PUSH0 => {
-                f.push(U256::ZERO);
+                push!(U256::ZERO);
                 pc += 1;
             }
             PUSH1..=PUSH32 => {
                 let n = (op - PUSH1 + 1) as usize;
-                f.push(push_value(code, pc, n));
+                push!(push_value(code, pc, n));
                 pc += 1 + n;
             }
             DUP1..=DUP16 => {
                 let n = (op - DUP1 + 1) as usize;
                 // SAFETY: the block's stack bounds guarantee n items below sp.
-                let v = unsafe { *f.sp.sub(n) };
-                f.push(v);
+                let v = unsafe { *sp.sub(n) };
+                push!(v);
                 pc += 1;
             }
             SWAP1..=SWAP16 => {
                 let n = (op - SWAP1 + 1) as usize;
                 // SAFETY: the block's stack bounds guarantee n + 1 items below sp.
-                unsafe { std::ptr::swap(f.sp.sub(1), f.sp.sub(n + 1)) };
+                unsafe { std::ptr::swap(sp.sub(1), sp.sub(n + 1)) };
                 pc += 1;
             }
             LOG0..=LOG4 => {
-                tri!(ins::log(f, (op - LOG0) as usize));
+                tri!(with_frame!(ins::log(f, (op - LOG0) as usize)));
                 pc += 1;
             }
             CREATE | CREATE2 => {
-                tri!(ins::create(f, op));
+                tri!(with_frame!(ins::create(f, op)));
                 next_block!(pc + 1);
             }
             CALL | CALLCODE | DELEGATECALL | STATICCALL => {
-                tri!(ins::call(f, op));
+                tri!(with_frame!(ins::call(f, op)));
                 next_block!(pc + 1);
             }
             RETURN => {
-                tri!(ins::set_output(f));
+                tri!(with_frame!(ins::set_output(f)));
                 return Exit::Done(EVMC_SUCCESS);
             }
             REVERT => {
-                tri!(ins::set_output(f));
+                tri!(with_frame!(ins::set_output(f)));
                 return Exit::Done(EVMC_REVERT);
             }
             INVALID => return Exit::Done(EVMC_INVALID_INSTRUCTION),
             SELFDESTRUCT => {
-                tri!(ins::selfdestruct(f));
+                tri!(with_frame!(ins::selfdestruct(f)));
                 return Exit::Done(EVMC_SUCCESS);
             }
             _ => {

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# dtvm's test command: what CI runs (through .ci/run) and what to run before pushing.
+# One function per step; main lists them in order and the first failure stops the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# In CI the lock file is the truth: fail instead of resolving new versions.
+cargo_flags=()
+if [ "${CI:-}" = true ]; then
+    cargo_flags+=(--locked)
+fi
+
+step() {
+    echo
+    echo "==> $*"
+}
+
+setup() {
+    step "setup: toolchain components and C compiler"
+    ./ci/setup.sh
+}
+
+format() {
+    step "cargo fmt --check"
+    cargo fmt --all -- --check
+}
+
+lint() {
+    step "cargo clippy"
+    cargo clippy "${cargo_flags[@]}" --workspace --all-targets -- -D warnings
+}
+
+build_release() {
+    step "cargo build --release"
+    cargo build "${cargo_flags[@]}" --release
+    # Hosts find the VM by this symbol; a build that lost it is broken whatever the tests say.
+    nm -D --defined-only target/release/libdtvm.so | grep -w evmc_create_dtvm
+}
+
+rust_tests() {
+    step "cargo test --workspace --release"
+    cargo test "${cargo_flags[@]}" --workspace --release
+}
+
+c_examples() {
+    step "C examples against include/dtvm.h and target/release/libdtvm.so"
+    ./ci/examples.sh
+    examples/bin/abi_layout
+    examples/bin/smoke target/release/libdtvm.so
+}
+
+# Every execution mode must pass every shared state-test fixture (see ../shared/fixtures/README.md).
+STATE_TEST_MODES=(interpreter multipass lazy)
+
+state_tests() {
+    local fixtures=../shared/fixtures/state_tests
+    if [ ! -d "$fixtures" ]; then
+        echo "missing $fixtures: the state-test fixtures live beside the project (see README)" >&2
+        return 1
+    fi
+    for mode in "${STATE_TEST_MODES[@]}"; do
+        step "state tests, mode=$mode"
+        target/release/dtvm statetest --mode "$mode" "$fixtures"
+    done
+}
+
+bench_smoke() {
+    step "dtvm bench --smoke (the harness agrees across engines; not a measurement)"
+    target/release/dtvm bench --smoke
+}
+
+main() {
+    setup
+    format
+    lint
+    build_release
+    rust_tests
+    c_examples
+    state_tests
+    bench_smoke
+    echo
+    echo "ci/test.sh: all steps passed"
+}
+
+main "$@"

@@ -1,0 +1,526 @@
+//! The engines under comparison and how one execution of a case is run on each.
+//!
+//! dtvm: `dtvm::create()` wrapped in `evmc_vm::Vm`, `execute` called through the C function
+//! table with [`BenchHost`], as an EVMC client would. The top-level message is what a client
+//! builds after its transaction checks: the execution gas (transaction gas minus intrinsic).
+//!
+//! revm: its whole transaction path (validation, caller load, intrinsic gas, warm sets, frame,
+//! refunds, coinbase payment, state finalization) on an in-memory `CacheDB`, with the same
+//! transaction gas limit, so both sides get the same execution gas. `transact` does not commit,
+//! so every run starts from the same state; the database, bytecode analysis and revm's reused
+//! buffers stay warm between runs, as dtvm's code caches do.
+use super::cases::Case;
+use super::host::{addr, b32, BenchHost, HostSetup};
+use ::evmc_vm::sys::*;
+use ::evmc_vm::{ExecutionResult, Revision, Vm};
+use revm::context::result::{ExecutionResult as RevmResult, HaltReason, Output};
+use revm::context::{BlockEnv, CfgEnv, TxEnv};
+use revm::context_interface::block::BlobExcessGasAndPrice;
+use revm::context_interface::cfg::gas::calculate_initial_tx_gas;
+use revm::database::{CacheDB, EmptyDB};
+use revm::handler::{MainnetContext, MainnetEvm};
+use revm::precompile::{PrecompileSpecId, Precompiles};
+use revm::primitives::eip4844::{
+    BLOB_BASE_FEE_UPDATE_FRACTION_CANCUN, BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE,
+};
+use revm::primitives::hardfork::SpecId;
+use revm::primitives::{keccak256, Bytes, TxKind, U256};
+use revm::state::{AccountInfo, Bytecode};
+use revm::{Context, ExecuteEvm, MainBuilder, MainContext};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Revision names accepted by `--rev`, in EVMC order.
+pub const REVISIONS: [(&str, Revision); 15] = [
+    ("frontier", EVMC_FRONTIER),
+    ("homestead", EVMC_HOMESTEAD),
+    ("tangerine_whistle", EVMC_TANGERINE_WHISTLE),
+    ("spurious_dragon", EVMC_SPURIOUS_DRAGON),
+    ("byzantium", EVMC_BYZANTIUM),
+    ("constantinople", EVMC_CONSTANTINOPLE),
+    ("petersburg", EVMC_PETERSBURG),
+    ("istanbul", EVMC_ISTANBUL),
+    ("berlin", EVMC_BERLIN),
+    ("london", EVMC_LONDON),
+    ("paris", EVMC_PARIS),
+    ("shanghai", EVMC_SHANGHAI),
+    ("cancun", EVMC_CANCUN),
+    ("prague", EVMC_PRAGUE),
+    ("osaka", EVMC_OSAKA),
+];
+
+pub fn revision_name(rev: Revision) -> &'static str {
+    REVISIONS
+        .iter()
+        .find(|(_, r)| *r == rev)
+        .map_or("?", |(n, _)| n)
+}
+
+/// revm's fork for an EVMC revision. revm has no Constantinople (it folds it into Petersburg,
+/// which dropped Constantinople's EIP-1283), so that one cannot be compared.
+pub fn spec_of(rev: Revision) -> Option<SpecId> {
+    Some(match rev {
+        EVMC_FRONTIER => SpecId::FRONTIER,
+        EVMC_HOMESTEAD => SpecId::HOMESTEAD,
+        EVMC_TANGERINE_WHISTLE => SpecId::TANGERINE,
+        EVMC_SPURIOUS_DRAGON => SpecId::SPURIOUS_DRAGON,
+        EVMC_BYZANTIUM => SpecId::BYZANTIUM,
+        EVMC_PETERSBURG => SpecId::PETERSBURG,
+        EVMC_ISTANBUL => SpecId::ISTANBUL,
+        EVMC_BERLIN => SpecId::BERLIN,
+        EVMC_LONDON => SpecId::LONDON,
+        EVMC_PARIS => SpecId::MERGE,
+        EVMC_SHANGHAI => SpecId::SHANGHAI,
+        EVMC_CANCUN => SpecId::CANCUN,
+        EVMC_PRAGUE => SpecId::PRAGUE,
+        EVMC_OSAKA => SpecId::OSAKA,
+        _ => return None,
+    })
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum GasChoice {
+    /// The suite file's transaction gas limit (intrinsic gas included).
+    FromCase,
+    /// This much execution gas: what dtvm's message gets, plus intrinsic gas for revm's tx.
+    Execution(i64),
+}
+
+/// What both engines are given for one case: fork, gas split, and the parameters of the
+/// transaction, computed once outside any timed region.
+pub struct Setup {
+    pub rev: Revision,
+    pub spec: SpecId,
+    pub intrinsic: u64,
+    pub exec_gas: i64,
+}
+
+impl Setup {
+    pub fn new(case: &Case, rev: Revision, gas: GasChoice) -> Result<Self, String> {
+        let spec = spec_of(rev)
+            .ok_or_else(|| format!("revision {} has no revm equivalent", revision_name(rev)))?;
+        let intrinsic =
+            calculate_initial_tx_gas(spec, &case.input, false, 0, 0, 0, None).initial_regular_gas();
+        let exec_gas = match gas {
+            GasChoice::FromCase => case
+                .tx_gas_limit
+                .checked_sub(intrinsic)
+                .ok_or("transaction gas limit below intrinsic gas")?
+                .try_into()
+                .map_err(|_| "gas limit beyond i64")?,
+            GasChoice::Execution(g) => g,
+        };
+        Ok(Self {
+            rev,
+            spec,
+            intrinsic,
+            exec_gas,
+        })
+    }
+
+    fn tx_gas(&self) -> u64 {
+        self.exec_gas as u64 + self.intrinsic
+    }
+}
+
+/// The refund a transaction gets for an execution's refund counter: EIP-3529 caps it at a fifth
+/// of the transaction's gas used from London, at half before. revm reports the capped figure.
+fn capped_refund(rev: Revision, intrinsic: u64, exec_used: u64, refund: u64) -> u64 {
+    let quotient = if rev >= EVMC_LONDON { 5 } else { 2 };
+    refund.min((intrinsic + exec_used) / quotient)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    Success,
+    Revert,
+    Halt,
+}
+
+/// What an execution produced, in terms both engines can be compared on.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub class: Class,
+    pub output: Vec<u8>,
+    /// Execution gas spent before refunds (revm: total spent minus intrinsic).
+    pub gas_used: u64,
+    /// The refund the transaction gets, after the cap; successful executions only.
+    pub refund: Option<u64>,
+    /// Engine-specific status, for messages.
+    pub detail: String,
+}
+
+impl Outcome {
+    /// Why `self` and `other` differ, if they do.
+    pub fn diff(&self, other: &Outcome) -> Option<String> {
+        if self.class != other.class {
+            return Some(format!("status {} vs {}", self.detail, other.detail));
+        }
+        if self.output != other.output {
+            return Some(format!(
+                "output {} vs {}",
+                short_hex(&self.output),
+                short_hex(&other.output)
+            ));
+        }
+        if self.gas_used != other.gas_used {
+            return Some(format!("gas used {} vs {}", self.gas_used, other.gas_used));
+        }
+        if self.refund != other.refund {
+            return Some(format!("refund {:?} vs {:?}", self.refund, other.refund));
+        }
+        None
+    }
+}
+
+pub fn short_hex(b: &[u8]) -> String {
+    let mut s: String = b.iter().take(40).map(|x| format!("{x:02x}")).collect();
+    if b.len() > 40 {
+        s.push_str(&format!("...({} bytes)", b.len()));
+    }
+    if s.is_empty() {
+        s.push_str("(empty)");
+    }
+    s
+}
+
+/// One engine prepared for one case.
+pub trait Runner {
+    /// Restores the pre-state; never timed.
+    fn reset(&mut self);
+    /// One execution; the duration covers the engine call alone (results are dropped after).
+    fn run_timed(&mut self) -> Duration;
+    /// One execution, also returning what it produced, or why it could not be compared.
+    fn run_checked(&mut self) -> Result<(Duration, Outcome), String>;
+}
+
+/// Something that can prepare a [`Runner`] for a case.
+pub trait Engine {
+    fn runner(&self, case: &Case, setup: &Setup) -> Result<Box<dyn Runner>, String>;
+}
+
+/// revm, driven through its transaction path.
+pub struct Revm;
+
+impl Engine for Revm {
+    fn runner(&self, case: &Case, setup: &Setup) -> Result<Box<dyn Runner>, String> {
+        Ok(Box::new(RevmRunner::new(case, setup)?))
+    }
+}
+
+impl Engine for DtvmEngine {
+    fn runner(&self, case: &Case, setup: &Setup) -> Result<Box<dyn Runner>, String> {
+        Ok(Box::new(self.dtvm_runner(case, setup)))
+    }
+}
+
+/// A dtvm instance in one mode.
+pub struct DtvmEngine {
+    vm: Arc<Vm>,
+}
+
+pub enum ModeStatus {
+    Selected,
+    /// The VM has no `mode` option: it runs its only engine, the interpreter.
+    NoModeOption,
+    Unavailable(&'static str),
+}
+
+impl DtvmEngine {
+    pub fn new(mode: &str) -> (Self, ModeStatus) {
+        // SAFETY: `create` returns a fresh VM that only this `Vm` owns and destroys.
+        let vm = unsafe { Vm::from_raw(dtvm::create()) };
+        use ModeStatus::Unavailable;
+        let status = match vm.set_option("mode", mode) {
+            EVMC_SET_OPTION_SUCCESS => ModeStatus::Selected,
+            EVMC_SET_OPTION_INVALID_NAME if mode == "interpreter" => ModeStatus::NoModeOption,
+            EVMC_SET_OPTION_INVALID_NAME => Unavailable("the VM has no `mode` option"),
+            EVMC_SET_OPTION_INVALID_VALUE => Unavailable("set_option returned INVALID_VALUE"),
+            _ => Unavailable("set_option failed"),
+        };
+        let engine = Self { vm: Arc::new(vm) };
+        (engine, status)
+    }
+
+    fn dtvm_runner(&self, case: &Case, setup: &Setup) -> DtvmRunner {
+        let rev = setup.rev;
+        let blob_base_fee = if rev >= EVMC_CANCUN {
+            U256::from(1) // revm's price at zero excess blob gas
+        } else {
+            U256::ZERO
+        };
+        let randao = if rev >= EVMC_PARIS {
+            case.block.prevrandao.0
+        } else {
+            case.block.difficulty.to_be_bytes::<32>()
+        };
+        let tx = evmc_tx_context {
+            tx_gas_price: Default::default(),
+            tx_origin: addr(&case.sender),
+            block_coinbase: addr(&case.block.coinbase),
+            block_number: case.block.number as i64,
+            block_timestamp: case.block.timestamp as i64,
+            block_gas_limit: case.block.gas_limit as i64,
+            block_prev_randao: evmc_bytes32 { bytes: randao },
+            chain_id: b32(U256::from(1)),
+            block_base_fee: Default::default(),
+            blob_base_fee: b32(blob_base_fee),
+            blob_hashes: std::ptr::null(),
+            blob_hashes_count: 0,
+            initcodes: std::ptr::null(),
+            initcodes_count: 0,
+        };
+        let precompiles = if rev >= EVMC_BERLIN {
+            Precompiles::new(PrecompileSpecId::from_spec_id(setup.spec))
+                .addresses()
+                .map(addr)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let host = BenchHost::new(
+            self.vm.clone(),
+            HostSetup {
+                rev,
+                accounts: &case.accounts,
+                tx,
+                recipient: addr(&case.to),
+                precompiles,
+            },
+        );
+        DtvmRunner {
+            host,
+            code: case.code().to_vec(),
+            input: case.input.clone(),
+            sender: addr(&case.sender),
+            recipient: addr(&case.to),
+            gas: setup.exec_gas,
+            intrinsic: setup.intrinsic,
+        }
+    }
+}
+
+pub struct DtvmRunner {
+    host: BenchHost,
+    code: Vec<u8>,
+    input: Vec<u8>,
+    sender: evmc_address,
+    recipient: evmc_address,
+    gas: i64,
+    intrinsic: u64,
+}
+
+impl DtvmRunner {
+    fn message(&self) -> evmc_message {
+        evmc_message {
+            kind: EVMC_CALL,
+            flags: 0,
+            depth: 0,
+            gas: self.gas,
+            recipient: self.recipient,
+            sender: self.sender,
+            input_data: self.input.as_ptr(),
+            input_size: self.input.len(),
+            value: Default::default(),
+            create2_salt: Default::default(),
+            code_address: self.recipient,
+            code: std::ptr::null(),
+            code_size: 0,
+        }
+    }
+
+    fn exec(&mut self) -> (Duration, ExecutionResult) {
+        let msg = self.message();
+        let start = Instant::now();
+        let result = self
+            .host
+            .vm()
+            .execute(&self.host, self.host.rev(), &msg, &self.code);
+        (start.elapsed(), result)
+    }
+}
+
+impl Runner for DtvmRunner {
+    fn reset(&mut self) {
+        self.host.reset();
+    }
+
+    fn run_timed(&mut self) -> Duration {
+        let (d, r) = self.exec();
+        std::hint::black_box(&r);
+        d
+    }
+
+    fn run_checked(&mut self) -> Result<(Duration, Outcome), String> {
+        let (d, r) = self.exec();
+        if let Some(what) = self.host.unsupported() {
+            return Err(format!("the bench host does not implement {what}"));
+        }
+        let class = match r.status_code {
+            EVMC_SUCCESS => Class::Success,
+            EVMC_REVERT => Class::Revert,
+            _ => Class::Halt,
+        };
+        let gas_left = if class == Class::Halt { 0 } else { r.gas_left };
+        let gas_used = (self.gas - gas_left) as u64;
+        let refund = (class == Class::Success).then(|| {
+            let raw = r.gas_refund.max(0) as u64;
+            capped_refund(self.host.rev(), self.intrinsic, gas_used, raw)
+        });
+        Ok((
+            d,
+            Outcome {
+                class,
+                output: r.output,
+                gas_used,
+                refund,
+                detail: format!("EVMC {}", status_name(r.status_code)),
+            },
+        ))
+    }
+}
+
+type RevmEvm = MainnetEvm<MainnetContext<CacheDB<EmptyDB>>>;
+
+pub struct RevmRunner {
+    evm: RevmEvm,
+    tx: TxEnv,
+    intrinsic: u64,
+}
+
+impl RevmRunner {
+    pub fn new(case: &Case, setup: &Setup) -> Result<Self, String> {
+        let mut db = CacheDB::new(EmptyDB::default());
+        for a in case.accounts.iter() {
+            let code = Bytes::copy_from_slice(&a.code);
+            let info = AccountInfo::new(
+                a.balance,
+                a.nonce,
+                keccak256(&code),
+                Bytecode::new_raw(code),
+            );
+            db.insert_account_info(a.address, info);
+            for &(k, v) in &a.storage {
+                db.insert_account_storage(a.address, k, v)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        let mut cfg = CfgEnv::new_with_spec(setup.spec);
+        // The suite's block gas limit (1e9) must not cap evmone-bench's i64::MAX of gas, and
+        // Osaka's per-transaction cap (EIP-7825) must not either: both sides get the same gas.
+        cfg.disable_block_gas_limit = true;
+        cfg.tx_gas_limit_cap = Some(u64::MAX);
+        let fraction = if setup.spec >= SpecId::PRAGUE {
+            BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE
+        } else {
+            BLOB_BASE_FEE_UPDATE_FRACTION_CANCUN
+        };
+        let block = BlockEnv {
+            number: U256::from(case.block.number),
+            beneficiary: case.block.coinbase,
+            timestamp: U256::from(case.block.timestamp),
+            gas_limit: case.block.gas_limit,
+            basefee: 0,
+            difficulty: case.block.difficulty,
+            prevrandao: Some(case.block.prevrandao),
+            blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new(0, fraction)),
+            slot_num: 0,
+        };
+        let tx = TxEnv::builder()
+            .caller(case.sender)
+            .gas_limit(setup.tx_gas())
+            .gas_price(0)
+            .kind(TxKind::Call(case.to))
+            .data(Bytes::copy_from_slice(&case.input))
+            .nonce(0)
+            .build()
+            .map_err(|e| format!("revm transaction: {e:?}"))?;
+        let evm = Context::mainnet()
+            .with_db(db)
+            .with_cfg(cfg)
+            .with_block(block)
+            .build_mainnet();
+        Ok(Self {
+            evm,
+            tx,
+            intrinsic: setup.intrinsic,
+        })
+    }
+}
+
+impl Runner for RevmRunner {
+    fn reset(&mut self) {}
+
+    fn run_timed(&mut self) -> Duration {
+        let tx = self.tx.clone();
+        let start = Instant::now();
+        let r = self.evm.transact(tx);
+        let d = start.elapsed();
+        std::hint::black_box(&r);
+        d
+    }
+
+    fn run_checked(&mut self) -> Result<(Duration, Outcome), String> {
+        let tx = self.tx.clone();
+        let start = Instant::now();
+        let r = self.evm.transact(tx);
+        let d = start.elapsed();
+        let r = r.map_err(|e| format!("revm rejected the transaction: {e}"))?;
+        let gas = *r.result.gas();
+        let gas_used = gas.total_gas_spent() - self.intrinsic;
+        let outcome = match r.result {
+            RevmResult::Success { output, .. } => {
+                let output = match output {
+                    Output::Call(b) => b.to_vec(),
+                    Output::Create(b, _) => b.to_vec(),
+                };
+                Outcome {
+                    class: Class::Success,
+                    output,
+                    gas_used,
+                    refund: Some(gas.inner_refunded()),
+                    detail: "revm success".into(),
+                }
+            }
+            RevmResult::Revert { output, .. } => Outcome {
+                class: Class::Revert,
+                output: output.to_vec(),
+                gas_used,
+                refund: None,
+                detail: "revm revert".into(),
+            },
+            RevmResult::Halt { reason, .. } => Outcome {
+                class: Class::Halt,
+                output: Vec::new(),
+                gas_used,
+                refund: None,
+                detail: format!("revm halt {}", halt_name(&reason)),
+            },
+        };
+        Ok((d, outcome))
+    }
+}
+
+fn halt_name(r: &HaltReason) -> String {
+    format!("{r:?}")
+}
+
+fn status_name(code: evmc_status_code) -> String {
+    let name = match code {
+        EVMC_SUCCESS => "SUCCESS",
+        EVMC_FAILURE => "FAILURE",
+        EVMC_REVERT => "REVERT",
+        EVMC_OUT_OF_GAS => "OUT_OF_GAS",
+        EVMC_INVALID_INSTRUCTION => "INVALID_INSTRUCTION",
+        EVMC_UNDEFINED_INSTRUCTION => "UNDEFINED_INSTRUCTION",
+        EVMC_STACK_OVERFLOW => "STACK_OVERFLOW",
+        EVMC_STACK_UNDERFLOW => "STACK_UNDERFLOW",
+        EVMC_BAD_JUMP_DESTINATION => "BAD_JUMP_DESTINATION",
+        EVMC_INVALID_MEMORY_ACCESS => "INVALID_MEMORY_ACCESS",
+        EVMC_CALL_DEPTH_EXCEEDED => "CALL_DEPTH_EXCEEDED",
+        EVMC_STATIC_MODE_VIOLATION => "STATIC_MODE_VIOLATION",
+        EVMC_INTERNAL_ERROR => "INTERNAL_ERROR",
+        _ => return format!("status {code}"),
+    };
+    name.into()
+}

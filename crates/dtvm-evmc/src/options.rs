@@ -1,0 +1,353 @@
+//! Execution mode selection: the `mode` / `enable_lazy_compile` options and their environment
+//! variables.
+//!
+//! The state is one effective [`Mode`], not a mode plus a separate lazy flag: every accepted
+//! `set_option` call sets the mode outright, so the outcome is always that of the last call and
+//! never a combination with something set earlier (a `mode=multipass` after
+//! `enable_lazy_compile=true` means eager multipass, not lazy).
+use ::evmc_vm::sys::{
+    evmc_set_option_result, EVMC_SET_OPTION_INVALID_NAME, EVMC_SET_OPTION_INVALID_VALUE,
+};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// How a VM runs code. One `match` in the crate root routes each mode to its engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Mode {
+    Interpreter = 0,
+    /// Multipass JIT, compiling whole contracts before running them.
+    Multipass = 1,
+    /// Multipass JIT that compiles lazily (what `enable_lazy_compile=true` selects).
+    Lazy = 2,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 3] = [Mode::Interpreter, Mode::Multipass, Mode::Lazy];
+
+    /// The mode a VM starts in when neither the environment nor `set_option` chose one.
+    pub const DEFAULT: Mode = Mode::Interpreter;
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Interpreter => "interpreter",
+            Mode::Multipass => "multipass",
+            Mode::Lazy => "lazy",
+        }
+    }
+
+    /// Parses a `mode` value (ASCII case-insensitive).
+    pub fn parse(value: &str) -> Option<Mode> {
+        Mode::ALL
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(value))
+    }
+
+    fn from_u8(v: u8) -> Mode {
+        match v {
+            1 => Mode::Multipass,
+            2 => Mode::Lazy,
+            _ => Mode::Interpreter,
+        }
+    }
+}
+
+/// Parses a boolean option value: `true`/`false`/`1`/`0` (ASCII case-insensitive).
+pub fn parse_bool(value: &str) -> Option<bool> {
+    if value == "1" || value.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if value == "0" || value.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Why an option was refused; maps one-to-one onto `evmc_set_option_result`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OptionError {
+    UnknownName,
+    /// The value does not parse, or names a mode this build cannot run.
+    InvalidValue(String),
+}
+
+impl OptionError {
+    pub fn to_evmc(&self) -> evmc_set_option_result {
+        match self {
+            OptionError::UnknownName => EVMC_SET_OPTION_INVALID_NAME,
+            OptionError::InvalidValue(_) => EVMC_SET_OPTION_INVALID_VALUE,
+        }
+    }
+}
+
+pub const OPTION_MODE: &str = "mode";
+pub const OPTION_LAZY: &str = "enable_lazy_compile";
+/// Whether `name` is an option dtvm knows.
+pub fn is_known(name: &str) -> bool {
+    matches!(name, OPTION_MODE | OPTION_LAZY)
+}
+
+pub const ENV_MODE: &str = "DTVM_EVM_MODE";
+pub const ENV_LAZY: &str = "DTVM_EVM_LAZY_COMPILE";
+
+/// Per-VM options. `execute` may run on other threads while a host calls `set_option`, so the
+/// mode lives in an atomic; a call that is already running keeps the mode it started with.
+#[derive(Debug)]
+pub struct Options {
+    mode: AtomicU8,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self::new(Mode::DEFAULT)
+    }
+}
+
+impl Options {
+    pub fn new(mode: Mode) -> Self {
+        Self {
+            mode: AtomicU8::new(mode as u8),
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        // Relaxed: the mode guards no other data; a racing execute sees the old or new mode.
+        Mode::from_u8(self.mode.load(Ordering::Relaxed))
+    }
+
+    /// Applies one option. `value` is `None` when the host passed NULL. On error nothing changes.
+    pub fn set(&self, name: &str, value: Option<&str>) -> Result<(), OptionError> {
+        self.apply(Transition::parse(name, value)?)
+    }
+
+    /// Reads `DTVM_EVM_MODE` then `DTVM_EVM_LAZY_COMPILE` (a fixed order, so lazy=true in the
+    /// environment wins over a mode there). A bad value is reported and skipped.
+    pub fn from_env() -> Self {
+        Self::from_env_values(
+            std::env::var_os(ENV_MODE).as_deref(),
+            std::env::var_os(ENV_LAZY).as_deref(),
+            &mut |msg| warn(&msg),
+        )
+    }
+
+    /// [`from_env`](Self::from_env) with the values given, so it can be tested without touching
+    /// the process environment (which other threads may be reading).
+    pub fn from_env_values(
+        mode: Option<&std::ffi::OsStr>,
+        lazy: Option<&std::ffi::OsStr>,
+        warn: &mut dyn FnMut(String),
+    ) -> Self {
+        let options = Options::default();
+        for (var, option, value) in [(ENV_MODE, OPTION_MODE, mode), (ENV_LAZY, OPTION_LAZY, lazy)] {
+            let Some(value) = value else { continue };
+            let result = match value.to_str() {
+                Some(v) => options.set(option, Some(v)),
+                None => Err(OptionError::InvalidValue("not valid UTF-8".into())),
+            };
+            if let Err(OptionError::InvalidValue(why)) = result {
+                warn(format!(
+                    "ignoring {var}={value:?}: {why}; keeping mode {}",
+                    options.mode().name()
+                ));
+            }
+        }
+        options
+    }
+
+    fn apply(&self, transition: Transition) -> Result<(), OptionError> {
+        // A CAS loop because `LazyOff` depends on the current mode and two threads may set
+        // options at once; each call then acts on the mode the other left.
+        let mut current = self.mode();
+        loop {
+            let next = transition.next(current);
+            match self.mode.compare_exchange_weak(
+                current as u8,
+                next as u8,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(actual) => current = Mode::from_u8(actual),
+            }
+        }
+    }
+}
+
+/// What an accepted option does to the mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Transition {
+    To(Mode),
+    LazyOff,
+}
+
+impl Transition {
+    fn parse(name: &str, value: Option<&str>) -> Result<Transition, OptionError> {
+        match name {
+            OPTION_MODE => Ok(Transition::To(parse_value(name, value, Mode::parse)?)),
+            OPTION_LAZY => Ok(if parse_value(name, value, parse_bool)? {
+                Transition::To(Mode::Lazy)
+            } else {
+                Transition::LazyOff
+            }),
+            _ => Err(OptionError::UnknownName),
+        }
+    }
+
+    fn next(self, current: Mode) -> Mode {
+        match self {
+            Transition::To(mode) => mode,
+            // Turning lazy compilation off keeps the JIT but compiles eagerly; outside lazy mode
+            // there is nothing to turn off (it must not switch an interpreter VM to a JIT).
+            Transition::LazyOff if current == Mode::Lazy => Mode::Multipass,
+            Transition::LazyOff => current,
+        }
+    }
+}
+
+fn parse_value<T>(
+    name: &str,
+    value: Option<&str>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, OptionError> {
+    let value = value.ok_or_else(|| OptionError::InvalidValue(format!("{name} needs a value")))?;
+    parse(value).ok_or_else(|| OptionError::InvalidValue(format!("bad value {value:?} for {name}")))
+}
+
+/// Reports a configuration problem. Through `tracing` when the process installed a subscriber
+/// (Rust hosts); otherwise on stderr, because a C host has no subscriber and a silently ignored
+/// setting is worse than a line of noise.
+pub fn warn(msg: &str) {
+    if tracing::dispatcher::has_been_set() {
+        tracing::warn!(target: "dtvm", "{msg}");
+    } else {
+        eprintln!("dtvm: warning: {msg}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    fn env(mode: Option<&str>, lazy: Option<&str>) -> (Mode, Vec<String>) {
+        let mut warnings = Vec::new();
+        let opts = Options::from_env_values(mode.map(OsStr::new), lazy.map(OsStr::new), &mut |w| {
+            warnings.push(w)
+        });
+        (opts.mode(), warnings)
+    }
+
+    #[test]
+    fn mode_values() {
+        let o = Options::default();
+        assert_eq!(o.mode(), Mode::DEFAULT);
+        assert_eq!(o.set("mode", Some("interpreter")), Ok(()));
+        assert_eq!(o.set("mode", Some("Interpreter")), Ok(()));
+        for bad in ["", "interp", "jit", " interpreter", "interpreter\n"] {
+            assert!(matches!(
+                o.set("mode", Some(bad)),
+                Err(OptionError::InvalidValue(_))
+            ));
+        }
+        assert!(matches!(
+            o.set("mode", None),
+            Err(OptionError::InvalidValue(_))
+        ));
+        assert_eq!(o.mode(), Mode::Interpreter);
+    }
+
+    #[test]
+    fn lazy_flag_values() {
+        let o = Options::default();
+        for v in ["false", "0", "FALSE"] {
+            assert_eq!(o.set("enable_lazy_compile", Some(v)), Ok(()), "{v}");
+            assert_eq!(
+                o.mode(),
+                Mode::Interpreter,
+                "lazy=false must not select a JIT"
+            );
+        }
+        for bad in ["", "yes", "2", "on"] {
+            assert!(matches!(
+                o.set("enable_lazy_compile", Some(bad)),
+                Err(OptionError::InvalidValue(_))
+            ));
+        }
+        assert!(matches!(
+            o.set("enable_lazy_compile", None),
+            Err(OptionError::InvalidValue(_))
+        ));
+    }
+
+    #[test]
+    fn unknown_names() {
+        let o = Options::default();
+        for name in ["", "Mode", "verbose", "enable_lazy_compile "] {
+            assert_eq!(o.set(name, Some("1")), Err(OptionError::UnknownName));
+            assert_eq!(o.set(name, None), Err(OptionError::UnknownName));
+        }
+    }
+
+    /// The transition rules, independent of which engines this build has (availability is
+    /// checked after the transition, in `apply`).
+    #[test]
+    fn last_call_wins() {
+        fn run(calls: &[(&str, &str)]) -> Mode {
+            calls.iter().fold(Mode::DEFAULT, |mode, &(name, value)| {
+                Transition::parse(name, Some(value)).unwrap().next(mode)
+            })
+        }
+        let lazy = ("enable_lazy_compile", "true");
+        let no_lazy = ("enable_lazy_compile", "0");
+        let multi = ("mode", "multipass");
+        let interp = ("mode", "interpreter");
+        assert_eq!(run(&[lazy, multi]), Mode::Multipass);
+        assert_eq!(run(&[multi, lazy]), Mode::Lazy);
+        assert_eq!(run(&[lazy, interp]), Mode::Interpreter);
+        assert_eq!(run(&[interp, lazy]), Mode::Lazy);
+        assert_eq!(run(&[lazy, no_lazy]), Mode::Multipass);
+        assert_eq!(run(&[interp, no_lazy]), Mode::Interpreter);
+        assert_eq!(run(&[multi, no_lazy]), Mode::Multipass);
+        assert_eq!(run(&[lazy, interp, multi]), Mode::Multipass);
+        assert_eq!(run(&[("mode", "lazy"), no_lazy]), Mode::Multipass);
+    }
+
+    #[test]
+    fn env_defaults_and_overrides() {
+        assert_eq!(env(None, None), (Mode::DEFAULT, vec![]));
+        assert_eq!(env(Some("interpreter"), None), (Mode::Interpreter, vec![]));
+        assert_eq!(
+            env(Some("INTERPRETER"), Some("0")),
+            (Mode::Interpreter, vec![])
+        );
+    }
+
+    #[test]
+    fn bad_env_warns_and_keeps_default() {
+        let (mode, w) = env(Some("turbo"), None);
+        assert_eq!(mode, Mode::DEFAULT);
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].contains("DTVM_EVM_MODE") && w[0].contains("turbo"),
+            "{w:?}"
+        );
+
+        let (mode, w) = env(None, Some("maybe"));
+        assert_eq!(mode, Mode::DEFAULT);
+        assert!(w[0].contains("DTVM_EVM_LAZY_COMPILE"), "{w:?}");
+
+        // Both bad: both reported.
+        assert_eq!(env(Some(""), Some("")).1.len(), 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_env_warns() {
+        use std::os::unix::ffi::OsStrExt;
+        let mut warnings = Vec::new();
+        let o = Options::from_env_values(Some(OsStr::from_bytes(b"\xff")), None, &mut |w| {
+            warnings.push(w)
+        });
+        assert_eq!(o.mode(), Mode::DEFAULT);
+        assert_eq!(warnings.len(), 1);
+    }
+}
