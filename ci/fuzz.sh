@@ -10,6 +10,11 @@
 # installed stable toolchain runs them with RUSTC_BOOTSTRAP=1 (set FUZZ_TOOLCHAIN=nightly to use
 # a nightly instead, where there is one).
 #
+# libFuzzer runs every seed (and every input kept in fuzz/corpus/) once before FUZZ_SECONDS
+# start counting, so a target takes longer than that: with the JIT modes compiling each seed
+# under AddressSanitizer, about a minute more. FUZZ_SEEDS (default 1500) bounds the seeds taken
+# from the fixtures.
+#
 #   FUZZ_SECONDS=60 FUZZ_TARGETS="raw_bytecode structured set_option" ci/fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,7 +47,7 @@ seeds() {
     step "seeds from $shared"
     rm -rf fuzz/seeds
     if [ -d "$shared" ]; then
-        python3 fuzz/make_seeds.py "$shared" fuzz/seeds
+        python3 fuzz/make_seeds.py "$shared" fuzz/seeds "${FUZZ_SEEDS:-1500}"
     else
         echo "no $shared: fuzzing from empty corpora"
     fi
