@@ -46,6 +46,9 @@ pub struct Frame<'a, 'h> {
     pub host: &'a mut ExecutionContext<'h>,
     /// Output region (offset, size) in memory set by RETURN/REVERT.
     pub output: (usize, usize),
+    /// Opaque state of the engine running the frame (the JIT's per-call context); null in the
+    /// interpreter.
+    pub engine: *const (),
 }
 
 impl Frame<'_, '_> {
@@ -177,6 +180,7 @@ pub fn execute_analyzed(
         analysis,
         host: ctx,
         output: (0, 0),
+        engine: std::ptr::null(),
     };
     let status = body(&mut frame);
     let result = match status {

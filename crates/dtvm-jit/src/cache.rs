@@ -1,21 +1,19 @@
-//! Compiled contracts: the per-segment slot table, the compile lock, the process-wide code cache,
-//! and the background compiler threads of lazy mode.
+//! Compiled contracts: the per-segment slot table, regions, the compile lock, the process-wide
+//! code cache, and the background compiler threads.
 
-use crate::compiler::{CompileError, Compiler, SegmentFn, DONE};
+use crate::compiler::{segment_ops, CompileError, Compiler, Tables, DONE, MAX_SEGMENT_OPS};
+use crate::stubs::{self, Next, Stubs};
 use ::evmc_vm::sys::*;
 use dtvm_core::analysis::{analysis_cache, CodeAnalysis};
 use dtvm_core::Revision;
 use dtvm_interp::{run_segment, Exit, Frame, Status};
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::ops::Range;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, TryLockError, Weak};
 use std::time::{Duration, Instant};
-
-/// Slot value of a segment not compiled yet (lazy mode: entering it runs the resolver).
-const UNCOMPILED: usize = 0;
-/// Slot value of a segment that runs in the interpreter for good.
-const INTERPRET: usize = 1;
 
 /// Compile time one call may spend (multipass up front plus lazy resolutions). Segments left
 /// when it runs out are interpreted in that call and compiled by later calls or in the
@@ -25,16 +23,24 @@ pub(crate) const CALL_COMPILE_BUDGET: Duration = Duration::from_millis(50);
 const BACKGROUND_SLICE: Duration = Duration::from_millis(2);
 /// Machine code the cache keeps (contracts in use are never freed, whatever this says).
 const CACHE_BUDGET_BYTES: usize = 256 << 20;
+/// Instructions per region: large enough that most jumps stay inside one function, small enough
+/// that one region compiles in a few milliseconds and its native frame stays small.
+const REGION_OPS: usize = 4096;
 
 /// Live machine code bytes of all contracts, cached or still in use.
 static CODE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// The shared stubs; `None` when this machine cannot run Cranelift code.
+pub(crate) fn shared_stubs() -> Option<&'static Stubs> {
+    stubs::stubs(resolve_hook, interpret_hook)
+}
 
 /// Per-contract compilation counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SegmentStats {
     /// JUMPDEST segments of the contract.
     pub segments: usize,
-    /// Segments compiled (by callers or in the background).
+    /// Segments with compiled code (by callers or in the background).
     pub compiled: usize,
     /// Of those, compiled by a background thread.
     pub compiled_in_background: usize,
@@ -69,12 +75,26 @@ unsafe impl Send for JitState {}
 
 pub(crate) struct Contract {
     analysis: Arc<CodeAnalysis>,
-    /// Per segment: `UNCOMPILED`, `INTERPRET` or the address of its compiled function. Written
-    /// under the compile lock with release ordering, read lock-free with acquire.
+    stubs: &'static Stubs,
+    /// Per segment: the address compiled code tail-calls to enter it: its compiled region, the
+    /// resolver stub (not compiled yet) or the interpreter stub. Written under the compile lock
+    /// with release ordering, read lock-free with acquire. Its address is baked into compiled
+    /// code, so it never moves.
     slots: Box<[AtomicUsize]>,
+    /// Per code byte: `segment + 1` at a JUMPDEST, 0 elsewhere (the dynamic-jump table).
+    segment_of_pc: Box<[u32]>,
+    /// The regions whole-contract compilation uses, and whether each is done.
+    regions: Box<[Range<usize>]>,
+    region_done: Box<[AtomicBool]>,
     jit: Mutex<JitState>,
     all_compiled: AtomicBool,
     counters: Counters,
+}
+
+/// What compiled code and the stubs' hooks reach through `Frame::engine` during one call.
+struct CallContext<'c> {
+    contract: &'c Contract,
+    deadline: Instant,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -83,12 +103,50 @@ enum Who {
     Background,
 }
 
+/// Consecutive segments of at most [`REGION_OPS`] instructions; an oversized segment is a region
+/// of its own (refused, interpreted).
+fn plan_regions(analysis: &CodeAnalysis) -> Vec<Range<usize>> {
+    let n = analysis.segment_starts().len();
+    let mut regions = Vec::new();
+    let (mut start, mut ops) = (0, 0);
+    for index in 0..n {
+        let size = segment_ops(analysis, index);
+        let oversized = size > MAX_SEGMENT_OPS;
+        if index > start && (oversized || ops + size > REGION_OPS) {
+            regions.push(start..index);
+            (start, ops) = (index, 0);
+        }
+        ops += size;
+        if oversized {
+            regions.push(index..index + 1);
+            (start, ops) = (index + 1, 0);
+        }
+    }
+    if start < n {
+        regions.push(start..n);
+    }
+    regions
+}
+
 impl Contract {
-    fn new(analysis: Arc<CodeAnalysis>) -> Self {
-        let n = analysis.segment_starts().len();
+    fn new(analysis: Arc<CodeAnalysis>, stubs: &'static Stubs) -> Self {
+        let starts = analysis.segment_starts();
+        let mut segment_of_pc = vec![0u32; analysis.code_len()].into_boxed_slice();
+        for (index, &pc) in starts.iter().enumerate() {
+            if analysis.is_jumpdest(pc as usize) {
+                segment_of_pc[pc as usize] = index as u32 + 1;
+            }
+        }
+        let regions = plan_regions(&analysis).into_boxed_slice();
         Self {
+            slots: (0..starts.len())
+                .map(|_| AtomicUsize::new(stubs.resolve))
+                .collect(),
+            segment_of_pc,
+            region_done: regions.iter().map(|_| AtomicBool::new(false)).collect(),
+            regions,
             analysis,
-            slots: (0..n).map(|_| AtomicUsize::new(UNCOMPILED)).collect(),
+            stubs,
             jit: Mutex::new(JitState {
                 compiler: None,
                 broken: false,
@@ -106,6 +164,14 @@ impl Contract {
         self.jit.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn tables(&self) -> Tables {
+        Tables {
+            slots: self.slots.as_ptr() as usize,
+            segment_of_pc: self.segment_of_pc.as_ptr() as usize,
+            code_len: self.segment_of_pc.len(),
+        }
+    }
+
     fn stats(&self) -> SegmentStats {
         let c = &self.counters;
         SegmentStats {
@@ -118,7 +184,7 @@ impl Contract {
         }
     }
 
-    /// Multipass: compiles every segment not compiled yet, until `deadline`; what is left is
+    /// Multipass: compiles every region not compiled yet, until `deadline`; what is left is
     /// compiled lazily and in the background.
     pub(crate) fn compile_all(self: &Arc<Self>, deadline: Instant) {
         if self.all_compiled.load(Acquire) {
@@ -126,7 +192,7 @@ impl Contract {
         }
         let mut state = self.lock();
         if !self.all_compiled.load(Relaxed) {
-            let done = self.compile(&mut state, 0..self.slots.len(), Some(deadline), Who::Caller);
+            let done = self.compile_regions(&mut state, Some(deadline), Who::Caller);
             self.all_compiled.store(true, Release);
             drop(state);
             if !done {
@@ -136,15 +202,7 @@ impl Contract {
         }
     }
 
-    /// Compiles the uncompiled segments among `indices` and publishes them, stopping at
-    /// `deadline`. Returns whether every index was handled.
-    fn compile(
-        &self,
-        state: &mut JitState,
-        indices: impl IntoIterator<Item = usize>,
-        deadline: Option<Instant>,
-        who: Who,
-    ) -> bool {
+    fn ensure_compiler<'s>(&self, state: &'s mut JitState) -> Option<&'s mut Compiler> {
         if state.compiler.is_none() && !state.broken {
             match Compiler::new() {
                 Ok(c) => state.compiler = Some(c),
@@ -154,133 +212,211 @@ impl Contract {
                 }
             }
         }
-        let starts = self.analysis.segment_starts();
+        state.compiler.as_mut()
+    }
+
+    /// Compiles the regions not done yet, stopping at `deadline`. Returns whether all are done.
+    fn compile_regions(&self, state: &mut JitState, deadline: Option<Instant>, who: Who) -> bool {
         let mut defined = Vec::new();
         let mut finished = true;
-        for idx in indices {
-            if self.slots[idx].load(Relaxed) != UNCOMPILED {
+        for (r, region) in self.regions.iter().enumerate() {
+            if self.region_done[r].load(Relaxed) {
                 continue;
             }
-            let Some(compiler) = state.compiler.as_mut() else {
-                self.refuse(idx);
-                continue;
-            };
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 finished = false;
                 break;
             }
-            let start = starts[idx] as usize;
-            let end = starts.get(idx + 1).map(|&s| s as usize);
-            match compiler.define(&self.analysis, start, end) {
-                Ok((id, size)) => defined.push((idx, id, size)),
-                Err(CompileError::TooLarge) => self.refuse(idx),
+            let Some(compiler) = self.ensure_compiler(state) else {
+                region.clone().for_each(|s| self.refuse(s));
+                self.region_done[r].store(true, Relaxed);
+                continue;
+            };
+            match compiler.define(&self.analysis, region.clone(), &self.tables()) {
+                Ok((id, size)) => defined.push((region.clone(), id, size)),
+                Err(CompileError::TooLarge) => region.clone().for_each(|s| self.refuse(s)),
                 Err(e) => {
-                    tracing::warn!(segment = idx, error = %e, "dtvm-jit: segment runs interpreted");
-                    self.refuse(idx);
+                    // Its segments stay with whatever they have (the resolver compiles them
+                    // one by one, or they already run single-segment code).
+                    tracing::warn!(region = ?region, error = %e, "dtvm-jit: region not compiled");
                 }
             }
+            self.region_done[r].store(true, Relaxed);
         }
+        self.publish(state, defined, who);
+        finished
+    }
+
+    /// Makes the defined regions executable and points their segments' slots at them.
+    fn publish(
+        &self,
+        state: &mut JitState,
+        defined: Vec<(Range<usize>, cranelift_module::FuncId, usize)>,
+        who: Who,
+    ) {
         if defined.is_empty() {
-            return finished;
+            return;
         }
         let compiler = state.compiler.as_mut().expect("defined implies a compiler");
         if let Err(e) = compiler.finalize() {
             tracing::warn!(error = %e, "dtvm-jit: finalize failed, segments run interpreted");
-            for (idx, _, _) in defined {
-                self.refuse(idx);
+            for (segments, _, _) in defined {
+                segments.for_each(|s| self.refuse(s));
             }
-            return finished;
+            return;
         }
         let c = &self.counters;
-        for (idx, id, size) in defined {
-            let f = compiler.function(id);
-            self.slots[idx].store(f as usize, Release);
-            c.compiled.fetch_add(1, Relaxed);
-            if who == Who::Background {
-                c.compiled_in_background.fetch_add(1, Relaxed);
+        for (segments, id, size) in defined {
+            let address = compiler.address(id);
+            for s in segments {
+                let old = self.slots[s].swap(address, AcqRel);
+                if old == self.stubs.resolve {
+                    c.compiled.fetch_add(1, Relaxed);
+                    if who == Who::Background {
+                        c.compiled_in_background.fetch_add(1, Relaxed);
+                    }
+                } else if old == self.stubs.interpret {
+                    c.compiled.fetch_add(1, Relaxed);
+                    c.fallbacks.fetch_sub(1, Relaxed);
+                }
             }
             c.code_bytes.fetch_add(size, Relaxed);
             CODE_BYTES.fetch_add(size, Relaxed);
         }
-        finished
     }
 
-    fn refuse(&self, idx: usize) {
-        self.slots[idx].store(INTERPRET, Release);
-        self.counters.fallbacks.fetch_add(1, Relaxed);
+    /// Points segment `s` at the interpreter, unless it has code already.
+    fn refuse(&self, s: usize) {
+        let swapped = self.slots[s].compare_exchange(
+            self.stubs.resolve,
+            self.stubs.interpret,
+            AcqRel,
+            Relaxed,
+        );
+        if swapped.is_ok() {
+            self.counters.fallbacks.fetch_add(1, Relaxed);
+        }
     }
 
-    /// A caller entered an uncompiled segment. Compiles it unless another thread holds the
+    /// A caller entered an uncompiled segment. Compiles it alone unless another thread holds the
     /// compile lock or the call's compile budget is spent, in which cases the caller runs it in
-    /// the interpreter this time.
-    // Out of line: the compiler's large locals must not sit in the frame of `run`, which stays
-    // on the native stack across nested calls.
-    #[cold]
-    #[inline(never)]
-    fn resolve(&self, idx: usize, deadline: Instant) -> usize {
+    /// the interpreter this time. Returns the address to continue with.
+    fn resolve(&self, s: usize, deadline: Instant) -> usize {
         self.counters.resolver_entries.fetch_add(1, Relaxed);
         if Instant::now() >= deadline {
-            return INTERPRET;
+            return self.stubs.interpret;
         }
         let mut state = match self.jit.try_lock() {
             Ok(g) => g,
             Err(TryLockError::Poisoned(e)) => e.into_inner(),
-            Err(TryLockError::WouldBlock) => return INTERPRET,
+            Err(TryLockError::WouldBlock) => return self.stubs.interpret,
         };
-        self.compile(&mut state, [idx], Some(deadline), Who::Caller);
-        self.slots[idx].load(Acquire)
-    }
-
-    /// Runs the frame to its end, segment by segment, compiling on the way until `deadline`.
-    pub(crate) fn run(&self, frame: &mut Frame, deadline: Instant) -> Status {
-        let analysis = &*self.analysis;
-        let starts = analysis.segment_starts();
-        let mut pc = 0usize;
-        let mut idx = 0usize;
-        loop {
-            let mut slot = self.slots[idx].load(Acquire);
-            if slot == UNCOMPILED {
-                slot = self.resolve(idx, deadline);
-            }
-            let next = if slot == UNCOMPILED || slot == INTERPRET {
-                match interpret(frame, pc) {
-                    Exit::Done(status) => return status,
-                    Exit::Segment(next) => next,
+        if self.slots[s].load(Acquire) == self.stubs.resolve {
+            let tables = self.tables();
+            let defined = match self.ensure_compiler(&mut state) {
+                None => {
+                    self.refuse(s);
+                    None
                 }
-            } else {
-                // SAFETY: a slot holding neither marker holds the address of a finalized
-                // function of this contract's module with the `SegmentFn` ABI; the module lives
-                // as long as `self`, which the caller borrows for the whole run. The frame's
-                // stack bounds at the segment's start are those `run_segment` would see.
-                let ret = unsafe {
-                    let f = std::mem::transmute::<usize, SegmentFn>(slot);
-                    f(frame)
-                };
-                if ret & DONE != 0 {
-                    return ret as u32 as Status;
-                }
-                ret as usize
+                Some(compiler) => match compiler.define(&self.analysis, s..s + 1, &tables) {
+                    Ok((id, size)) => Some((s..s + 1, id, size)),
+                    Err(e) => {
+                        if !matches!(e, CompileError::TooLarge) {
+                            tracing::warn!(segment = s, error = %e, "dtvm-jit: segment runs interpreted");
+                        }
+                        self.refuse(s);
+                        None
+                    }
+                },
             };
-            if !analysis.is_jumpdest(next) {
-                return EVMC_BAD_JUMP_DESTINATION;
-            }
-            idx = starts
-                .binary_search(&(next as u32))
-                .expect("every JUMPDEST starts a segment");
-            pc = next;
+            self.publish(&mut state, defined.into_iter().collect(), Who::Caller);
+        }
+        match self.slots[s].load(Acquire) {
+            // Publication failed without refusing: interpret this time.
+            a if a == self.stubs.resolve => self.stubs.interpret,
+            a => a,
         }
     }
 
-    /// Background slice: compiles uncompiled segments for a while. `false` when none are left.
+    /// Runs the frame to its end in compiled code (and the interpreter for the segments that
+    /// have none), compiling on the way until `deadline`.
+    pub(crate) fn run(&self, frame: &mut Frame, deadline: Instant) -> Status {
+        let context = CallContext {
+            contract: self,
+            deadline,
+        };
+        frame.engine = &context as *const CallContext as *const ();
+        let entry = self.slots[0].load(Acquire);
+        let (sp, gas) = (frame.sp, frame.gas_left);
+        // SAFETY: `enter` calls the slot's code with the tail ABI every slot holds (a region of
+        // this contract's module, or a stub); the module lives as long as `self`, which the
+        // caller borrows for the whole run, and `context` outlives the call. `sp` and `gas` are
+        // the frame's own, at the start of segment 0 as `run_segment` would see them.
+        let ret = unsafe { (self.stubs.enter)(frame, entry, sp, gas, 0) };
+        frame.engine = std::ptr::null();
+        debug_assert!(ret & DONE != 0);
+        ret as u32 as Status
+    }
+
+    /// Background slice: compiles regions for a while. `false` when none are left.
     fn compile_in_background(&self) -> bool {
         let mut state = self.lock();
         let deadline = Instant::now() + BACKGROUND_SLICE;
-        !self.compile(
-            &mut state,
-            0..self.slots.len(),
-            Some(deadline),
-            Who::Background,
-        )
+        !self.compile_regions(&mut state, Some(deadline), Who::Background)
+    }
+}
+
+/// The call context of a frame that compiled code runs.
+///
+/// # Safety
+/// `frame` must be the frame `Contract::run` passed to compiled code, still running.
+unsafe fn context<'f, 'a, 'h>(
+    frame: *mut Frame<'a, 'h>,
+) -> (&'f mut Frame<'a, 'h>, &'f CallContext<'f>) {
+    // SAFETY: forwarded to the caller; `run` set `engine` to its live `CallContext`.
+    unsafe {
+        let frame = &mut *frame;
+        let context = &*(frame.engine as *const CallContext);
+        (frame, context)
+    }
+}
+
+/// The resolver stub's hook: compile segment `s` (or not) and say what to run.
+unsafe extern "C" fn resolve_hook(frame: *mut Frame, s: u64) -> usize {
+    // SAFETY: only the resolver stub calls this, from code `Contract::run` entered.
+    let (_, cx) = unsafe { context(frame) };
+    let contract = cx.contract;
+    // A panic must not unwind into compiled code, which has no unwind tables.
+    catch_unwind(AssertUnwindSafe(|| {
+        contract.resolve(s as usize, cx.deadline)
+    }))
+    .unwrap_or(contract.stubs.interpret)
+}
+
+/// The interpreter stub's hook: run segment `s` in the interpreter, then say what to run next.
+unsafe extern "C" fn interpret_hook(frame: *mut Frame, s: u64) -> Next {
+    // SAFETY: only the interpreter stub calls this, from code `Contract::run` entered, after
+    // storing the stack pointer and gas in the frame.
+    let (frame, cx) = unsafe { context(frame) };
+    let contract = cx.contract;
+    let done = |status: Status| Next {
+        next: DONE | status as u32 as u64,
+        segment: 0,
+    };
+    let pc = contract.analysis.segment_starts()[s as usize] as usize;
+    match catch_unwind(AssertUnwindSafe(|| interpret(frame, pc))) {
+        Ok(Exit::Done(status)) => done(status),
+        Ok(Exit::Segment(next)) => {
+            if !contract.analysis.is_jumpdest(next) {
+                return done(EVMC_BAD_JUMP_DESTINATION);
+            }
+            let segment = contract.segment_of_pc[next] as usize - 1;
+            Next {
+                next: contract.slots[segment].load(Acquire) as u64,
+                segment: segment as u64,
+            }
+        }
+        Err(_) => done(EVMC_INTERNAL_ERROR),
     }
 }
 
@@ -318,7 +454,12 @@ static CACHE: once_cell::sync::Lazy<RwLock<CacheMap>> =
     once_cell::sync::Lazy::new(|| RwLock::new(CacheMap::default()));
 
 /// The compiled contract for `code` at `rev`, created (uncompiled) on first use.
-pub(crate) fn contract(code: &[u8], rev: Revision, lazy: bool) -> Arc<Contract> {
+pub(crate) fn contract(
+    code: &[u8],
+    rev: Revision,
+    lazy: bool,
+    stubs: &'static Stubs,
+) -> Arc<Contract> {
     let key = (xxhash_rust::xxh3::xxh3_128(code), rev);
     if let Some(c) = lookup(&key, code) {
         return c;
@@ -336,7 +477,7 @@ pub(crate) fn contract(code: &[u8], rev: Revision, lazy: bool) -> Arc<Contract> 
         };
         cache.map.remove(&old);
     }
-    let contract = Arc::new(Contract::new(analysis));
+    let contract = Arc::new(Contract::new(analysis, stubs));
     if let Some(old) = cache.map.insert(key, contract.clone()) {
         // Same hash, different code: the newer one takes the slot.
         drop(old);

@@ -1,16 +1,20 @@
-//! Lowering of one JUMPDEST segment to a Cranelift function.
+//! Lowering of JUMPDEST segments to Cranelift functions.
 //!
-//! A compiled segment is `extern "C" fn(*mut Frame) -> u64`. It returns either [`DONE`]` | status`
-//! (the frame ended) or the pc where execution continues: a jump destination (not yet validated:
-//! the driver checks it against the jumpdest bitmap) or the JUMPDEST that starts the next segment.
-//! In both cases the first block at that pc has not been entered yet, as with
-//! `dtvm_interp::run_segment`, so compiled and interpreted segments interleave freely.
+//! A compiled *region* is a run of consecutive segments in one function of Cranelift's `tail`
+//! calling convention, `fn(frame, sp, gas, segment) -> u64`: it starts executing at the first
+//! instruction of `segment` (one of its own) with the stack pointer and gas left in registers.
+//! Jumps and fall-through between segments of the region are plain branches; to any other
+//! segment, execution tail-calls the target's slot in the contract's slot table (compiled code,
+//! the resolver stub of lazy mode, or the interpreter stub), so no frame grows and no driver loop
+//! runs between segments. A region returns only when the frame ends: `DONE | status`, with
+//! `gas_left` stored in the frame.
 //!
 //! Inside a segment the EVM stack is virtual: the compiler tracks, per stack slot relative to the
-//! stack pointer materialised in the `sp` variable, whether the item is a compile-time constant,
-//! an SSA value (4 little-endian u64 limbs, ruint's layout), or only in the frame's memory. Items
-//! reach memory lazily: before a helper reads them, and at segment exits. Blocks inside a segment
-//! form a chain (only the segment's own JUMPDEST has several predecessors), so the virtual stack
+//! stack pointer materialised in `sp`, whether the item is a compile-time constant, an SSA value
+//! (4 little-endian u64 limbs, ruint's layout), or only in the frame's memory. Items reach memory
+//! lazily: before a helper reads them, and at segment boundaries, where the stack is entirely in
+//! memory (as in the interpreter, so compiled and interpreted segments interleave freely). Blocks
+//! inside a segment form a chain (only its JUMPDEST has several predecessors), so the virtual stack
 //! carries across block boundaries; block entry checks gas and stack bounds exactly as
 //! `Frame::begin_block` does, with the virtual offset folded into the comparison constants.
 
@@ -19,10 +23,10 @@ use ::evmc_vm::sys::*;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64, I8};
 use cranelift_codegen::ir::{
-    AbiParam, Block, BlockArg, InstBuilder, MemFlagsData, SigRef, Signature, StackSlot,
-    StackSlotData, StackSlotKind, Value,
+    AbiParam, Block, BlockArg, BlockCall, InstBuilder, JumpTableData, MemFlagsData, SigRef,
+    Signature, StackSlot, StackSlotData, StackSlotKind, Value,
 };
-use cranelift_codegen::isa::{OwnedTargetIsa, TargetFrontendConfig};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetFrontendConfig};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -33,24 +37,23 @@ use dtvm_core::opcode::*;
 use dtvm_core::{STACK_LIMIT, U256};
 use dtvm_interp::Frame;
 use std::mem::offset_of;
+use std::ops::Range;
 
-/// Tag of a segment's return value that means "the frame ended with status `ret as u32`".
+/// Tag of a region's return value that means "the frame ended with status `ret as u32`".
 pub(crate) const DONE: u64 = 1 << 63;
-
-pub(crate) type SegmentFn = unsafe extern "C" fn(*mut Frame) -> u64;
 
 /// Segments with more instructions than this are left to the interpreter: Cranelift's cost grows
 /// with function size, and one huge straight-line segment would stall the caller that compiles it.
 pub(crate) const MAX_SEGMENT_OPS: usize = 2048;
 
-const OFF_SP: i32 = offset_of!(Frame<'static, 'static>, sp) as i32;
+pub(crate) const OFF_SP: i32 = offset_of!(Frame<'static, 'static>, sp) as i32;
 const OFF_BASE: i32 = offset_of!(Frame<'static, 'static>, stack_base) as i32;
-const OFF_GAS: i32 = offset_of!(Frame<'static, 'static>, gas_left) as i32;
+pub(crate) const OFF_GAS: i32 = offset_of!(Frame<'static, 'static>, gas_left) as i32;
 const WORD: i32 = 32;
 
 #[derive(Debug)]
 pub(crate) enum CompileError {
-    /// The segment exceeds [`MAX_SEGMENT_OPS`].
+    /// A segment exceeds [`MAX_SEGMENT_OPS`].
     TooLarge,
     Codegen(String),
 }
@@ -64,7 +67,7 @@ impl std::fmt::Display for CompileError {
     }
 }
 
-fn isa() -> Result<OwnedTargetIsa, String> {
+pub(crate) fn isa() -> Result<OwnedTargetIsa, String> {
     static ISA: once_cell::sync::Lazy<Result<OwnedTargetIsa, String>> =
         once_cell::sync::Lazy::new(|| {
             let mut flags = settings::builder();
@@ -78,6 +81,8 @@ fn isa() -> Result<OwnedTargetIsa, String> {
             set(&mut flags, "regalloc_algorithm", "single_pass")?;
             set(&mut flags, "is_pic", "false")?;
             set(&mut flags, "use_colocated_libcalls", "false")?;
+            // Tail calls between segments need frame pointers on x86-64.
+            set(&mut flags, "preserve_frame_pointers", "true")?;
             set(
                 &mut flags,
                 "enable_verifier",
@@ -95,13 +100,33 @@ fn isa() -> Result<OwnedTargetIsa, String> {
     ISA.clone()
 }
 
+/// `fn(frame, sp, gas, segment) -> u64` in the `tail` convention: segments, regions, stubs.
+pub(crate) fn tail_signature(module: &JITModule) -> Signature {
+    let mut sig = Signature::new(CallConv::Tail);
+    sig.params.extend([AbiParam::new(I64); 4]);
+    sig.returns.push(AbiParam::new(I64));
+    debug_assert_eq!(module.isa().pointer_type(), I64);
+    sig
+}
+
+/// Where a contract's compiled code finds its tables. Both live as long as the contract, which
+/// outlives its code.
+pub(crate) struct Tables {
+    /// Address of the slot table: one machine word per segment, the address to tail-call.
+    pub slots: usize,
+    /// Address of the jump table: one `u32` per code byte, `segment + 1` at a JUMPDEST, else 0.
+    pub segment_of_pc: usize,
+    /// Entries of the jump table (the code length).
+    pub code_len: usize,
+}
+
 /// One contract's JIT module. Not `Sync` (Cranelift's `JITModule` is not): the owner keeps it
 /// behind a lock and publishes only the finished function pointers.
 pub(crate) struct Compiler {
     module: JITModule,
     ctx: Context,
     fctx: FunctionBuilderContext,
-    segment_sig: Signature,
+    tail_sig: Signature,
     frame_sig: Signature,
     pure_sig: Signature,
 }
@@ -112,50 +137,54 @@ impl Compiler {
             isa()?,
             cranelift_module::default_libcall_names(),
         ));
-        let mut segment_sig = module.make_signature();
-        segment_sig.params.push(AbiParam::new(I64));
-        segment_sig.returns.push(AbiParam::new(I64));
-        let mut frame_sig = module.make_signature();
+        let tail_sig = tail_signature(&module);
+        let mut frame_sig = Signature::new(CallConv::SystemV);
         frame_sig.params.push(AbiParam::new(I64));
         frame_sig.returns.push(AbiParam::new(I32));
-        let mut pure_sig = module.make_signature();
+        let mut pure_sig = Signature::new(CallConv::SystemV);
         pure_sig.params.push(AbiParam::new(I64));
         Ok(Self {
             ctx: module.make_context(),
             module,
             fctx: FunctionBuilderContext::new(),
-            segment_sig,
+            tail_sig,
             frame_sig,
             pure_sig,
         })
     }
 
-    /// Compiles the segment `[start, end)` (`end` = the next segment's JUMPDEST, `None` for the
-    /// last segment). The function is usable after [`Compiler::finalize`]. Returns its id and
+    /// Compiles the segments `segments` (consecutive indices into the analysis' segment starts)
+    /// as one region. The function is usable after [`Compiler::finalize`]. Returns its id and
     /// the size of its machine code.
     pub(crate) fn define(
         &mut self,
         analysis: &CodeAnalysis,
-        start: usize,
-        end: Option<usize>,
+        segments: Range<usize>,
+        tables: &Tables,
     ) -> Result<(FuncId, usize), CompileError> {
         // Refuse before building any IR: an abandoned `FunctionBuilder` would leave the shared
         // builder context half-used.
-        if segment_ops(analysis.exec_code(), start, end) > MAX_SEGMENT_OPS {
+        if segments
+            .clone()
+            .any(|s| segment_ops(analysis, s) > MAX_SEGMENT_OPS)
+        {
             return Err(CompileError::TooLarge);
         }
-        self.ctx.func.signature = self.segment_sig.clone();
+        self.ctx.func.signature = self.tail_sig.clone();
         let config = self.module.target_config();
         {
             let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-            let frame_sig = b.import_signature(self.frame_sig.clone());
-            let pure_sig = b.import_signature(self.pure_sig.clone());
-            Lower::new(b, config, analysis, start, end, frame_sig, pure_sig).run();
+            let sigs = Sigs {
+                frame: b.import_signature(self.frame_sig.clone()),
+                pure: b.import_signature(self.pure_sig.clone()),
+                tail: b.import_signature(self.tail_sig.clone()),
+            };
+            Lower::new(b, config, analysis, segments, tables, sigs).run();
         }
         let result = (|| {
             let id = self
                 .module
-                .declare_anonymous_function(&self.segment_sig)
+                .declare_anonymous_function(&self.tail_sig)
                 .map_err(|e| CompileError::Codegen(e.to_string()))?;
             self.module
                 .define_function(id, &mut self.ctx)
@@ -177,11 +206,9 @@ impl Compiler {
             .map_err(|e| e.to_string())
     }
 
-    /// The entry point of a defined and finalized function.
-    pub(crate) fn function(&self, id: FuncId) -> SegmentFn {
-        let ptr = self.module.get_finalized_function(id);
-        // SAFETY: `id` was defined with `segment_sig`, the C ABI of `SegmentFn`.
-        unsafe { std::mem::transmute::<*const u8, SegmentFn>(ptr) }
+    /// The address of a defined and finalized function.
+    pub(crate) fn address(&self, id: FuncId) -> usize {
+        self.module.get_finalized_function(id) as usize
     }
 
     /// Releases the machine code of every function of this module.
@@ -194,11 +221,15 @@ impl Compiler {
     }
 }
 
-/// Instructions in the segment `[start, end)` (an upper bound of what is lowered: code after a
-/// terminator is dead).
-fn segment_ops(code: &[u8], start: usize, end: Option<usize>) -> usize {
-    let end = end.unwrap_or(code.len());
-    let mut pc = start;
+/// Instructions in segment `index` (an upper bound of what is lowered: code after a terminator
+/// is dead).
+pub(crate) fn segment_ops(analysis: &CodeAnalysis, index: usize) -> usize {
+    let starts = analysis.segment_starts();
+    let code = analysis.exec_code();
+    let end = starts
+        .get(index + 1)
+        .map_or(analysis.code_len(), |&s| s as usize);
+    let mut pc = starts[index] as usize;
     let mut ops = 0;
     while pc < end {
         let op = code[pc];
@@ -235,27 +266,38 @@ struct VStack {
     slots: Vec<Slot>,
 }
 
+#[derive(Clone, Copy)]
+struct Sigs {
+    frame: SigRef,
+    pure: SigRef,
+    tail: SigRef,
+}
+
 struct Lower<'a, 'f> {
     b: FunctionBuilder<'f>,
     config: TargetFrontendConfig,
     analysis: &'a CodeAnalysis,
     code: &'a [u8],
-    start: usize,
-    end: Option<usize>,
-    /// Whether a jump to `start` may stay inside the function (`start` is a JUMPDEST).
-    loops: bool,
-    frame_sig: SigRef,
-    pure_sig: SigRef,
+    starts: &'a [u32],
+    tables: &'a Tables,
+    /// The region's segments (global indices).
+    segments: Range<usize>,
+    /// The first block of each of the region's segments, with parameters (sp, gas).
+    segment_blocks: Vec<Block>,
+    sigs: Sigs,
     frame: Value,
     base: Value,
     zero: Value,
     /// The materialised stack pointer and the gas left, as SSA values of the current block.
-    /// Blocks form a chain from `head`, so no SSA construction is needed: only `head` has
-    /// several predecessors, and it takes both as block parameters.
     sp: Value,
     gas: Value,
-    head: Block,
     fail: Block,
+    /// Dynamic jumps, parameters (destination pc, sp, gas); created on first use.
+    dispatch: Option<Block>,
+    /// Branch to one of the region's segments, parameters (local index, sp, gas); created on
+    /// first use. (Explicit parameters rather than SSA variables: the SSA builder's cost is
+    /// quadratic in the targets of one `br_table`.)
+    switch: Option<Block>,
     scratch: StackSlot,
     vs: VStack,
 }
@@ -267,56 +309,72 @@ impl<'a, 'f> Lower<'a, 'f> {
         mut b: FunctionBuilder<'f>,
         config: TargetFrontendConfig,
         analysis: &'a CodeAnalysis,
-        start: usize,
-        end: Option<usize>,
-        frame_sig: SigRef,
-        pure_sig: SigRef,
+        segments: Range<usize>,
+        tables: &'a Tables,
+        sigs: Sigs,
     ) -> Self {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
-        b.seal_block(entry);
-        let frame = b.block_params(entry)[0];
+        let params = b.block_params(entry).to_vec();
+        let frame = params[0];
         let base = b.ins().load(I64, FLAGS, frame, OFF_BASE);
-        let sp0 = b.ins().load(I64, FLAGS, frame, OFF_SP);
-        let gas0 = b.ins().load(I64, FLAGS, frame, OFF_GAS);
         let zero = b.ins().iconst(I64, 0);
         let scratch =
             b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 96, 3));
-        let head = b.create_block();
-        let sp = b.append_block_param(head, I64);
-        let gas = b.append_block_param(head, I64);
         let fail = b.create_block();
         b.append_block_param(fail, I32);
         b.set_cold_block(fail);
-        b.ins()
-            .jump(head, &[BlockArg::Value(sp0), BlockArg::Value(gas0)]);
-        b.switch_to_block(head);
-        let code = analysis.exec_code();
-        Self {
+        let segment_blocks = segments
+            .clone()
+            .map(|_| {
+                let block = b.create_block();
+                b.append_block_param(block, I64);
+                b.append_block_param(block, I64);
+                block
+            })
+            .collect();
+        let mut lower = Self {
             b,
             config,
             analysis,
-            code,
-            start,
-            end,
-            loops: code[start] == JUMPDEST,
-            frame_sig,
-            pure_sig,
+            code: analysis.exec_code(),
+            starts: analysis.segment_starts(),
+            tables,
+            segments,
+            segment_blocks,
+            sigs,
             frame,
             base,
             zero,
-            sp,
-            gas,
-            head,
+            sp: params[1],
+            gas: params[2],
             fail,
+            dispatch: None,
+            switch: None,
             scratch,
             vs: VStack::default(),
+        };
+        let (sp, gas) = (BlockArg::Value(params[1]), BlockArg::Value(params[2]));
+        if lower.segment_blocks.len() == 1 {
+            let only = lower.segment_blocks[0];
+            lower.b.ins().jump(only, &[sp, gas]);
+        } else {
+            let first = lower.segments.start as i64;
+            let local = lower.b.ins().iadd_imm_s(params[3], -first);
+            let switch = lower.switch_block();
+            lower
+                .b
+                .ins()
+                .jump(switch, &[BlockArg::Value(local), sp, gas]);
         }
+        lower
     }
 
     fn run(mut self) {
-        self.lower_body();
+        for index in self.segments.clone() {
+            self.lower_segment(index);
+        }
         // The failure exit: the frame ends with the status in the block parameter. Gas and
         // stack do not matter, a failed frame reports neither.
         self.b.switch_to_block(self.fail);
@@ -324,22 +382,118 @@ impl<'a, 'f> Lower<'a, 'f> {
         let status = self.b.ins().uextend(I64, status);
         let ret = self.b.ins().bor_imm_s(status, DONE as i64);
         self.b.ins().return_(&[ret]);
-        self.b.seal_block(self.fail);
-        self.b.seal_block(self.head);
+        // The dispatch block may create the switch block: lower it first.
+        if let Some(dispatch) = self.dispatch {
+            self.lower_dispatch(dispatch);
+        }
+        if let Some(switch) = self.switch {
+            self.lower_switch(switch);
+        }
+        self.b.seal_all_blocks();
         let config = self.config;
         self.b.finalize(config);
     }
 
-    fn lower_body(&mut self) {
+    /// The block that branches to the region's segment whose local index is its parameter.
+    fn switch_block(&mut self) -> Block {
+        *self.switch.get_or_insert_with(|| {
+            let block = self.b.create_block();
+            for _ in 0..3 {
+                self.b.append_block_param(block, I64);
+            }
+            block
+        })
+    }
+
+    fn lower_switch(&mut self, switch: Block) {
+        self.b.switch_to_block(switch);
+        let params = self.b.block_params(switch).to_vec();
+        let (local, sp, gas) = (params[0], params[1], params[2]);
+        let internal = self.b.ins().iconst(I32, EVMC_INTERNAL_ERROR as i64);
+        let pool = &mut self.b.func.dfg.value_lists;
+        // Every caller passes a local index: the default is unreachable.
+        let default = BlockCall::new(self.fail, [BlockArg::Value(internal)], pool);
+        let targets: Vec<BlockCall> = self
+            .segment_blocks
+            .iter()
+            .map(|&block| BlockCall::new(block, [BlockArg::Value(sp), BlockArg::Value(gas)], pool))
+            .collect();
+        let table = self
+            .b
+            .create_jump_table(JumpTableData::new(default, &targets));
+        let local = self.b.ins().ireduce(I32, local);
+        self.b.ins().br_table(local, table);
+    }
+
+    /// Dynamic jumps: validates the destination (its parameter, below 2^32) against the jump
+    /// table, then branches inside the region or tail-calls the target segment's slot.
+    fn lower_dispatch(&mut self, dispatch: Block) {
+        self.b.switch_to_block(dispatch);
+        let params = self.b.block_params(dispatch).to_vec();
+        let (dest, sp, gas) = (params[0], params[1], params[2]);
+        let outside = self.b.ins().icmp_imm_s(
+            IntCC::UnsignedGreaterThanOrEqual,
+            dest,
+            self.tables.code_len as i64,
+        );
+        self.fail_if(outside, EVMC_BAD_JUMP_DESTINATION);
+        let offset = self.b.ins().ishl_imm_u(dest, 2);
+        let entry = self
+            .b
+            .ins()
+            .iadd_imm_s(offset, self.tables.segment_of_pc as i64);
+        let entry = self.b.ins().uload32(FLAGS, entry, 0);
+        let not_jumpdest = self.b.ins().icmp_imm_s(IntCC::Equal, entry, 0);
+        self.fail_if(not_jumpdest, EVMC_BAD_JUMP_DESTINATION);
+        let segment = self.b.ins().iadd_imm_s(entry, -1);
+        let local = self
+            .b
+            .ins()
+            .iadd_imm_s(segment, -(self.segments.start as i64));
+        let inside = self.b.ins().icmp_imm_s(
+            IntCC::UnsignedLessThan,
+            local,
+            self.segment_blocks.len() as i64,
+        );
+        let switch = self.switch_block();
+        let out = self.b.create_block();
+        self.b.ins().brif(
+            inside,
+            switch,
+            &[local, sp, gas].map(BlockArg::Value),
+            out,
+            &[],
+        );
+        self.b.switch_to_block(out);
+        let slot = self.b.ins().ishl_imm_u(segment, 3);
+        let slot = self.b.ins().iadd_imm_s(slot, self.tables.slots as i64);
+        let target = self.b.ins().load(I64, FLAGS, slot, 0);
+        self.b
+            .ins()
+            .return_call_indirect(self.sigs.tail, target, &[self.frame, sp, gas, segment]);
+    }
+
+    fn lower_segment(&mut self, index: usize) {
+        let local = index - self.segments.start;
+        let block = self.segment_blocks[local];
+        self.b.switch_to_block(block);
+        self.sp = self.b.block_params(block)[0];
+        self.gas = self.b.block_params(block)[1];
+        self.vs = VStack::default();
+        let start = self.starts[index] as usize;
+        let end = self.starts.get(index + 1).map(|&s| s as usize);
+        self.lower_body(start, end, index);
+    }
+
+    fn lower_body(&mut self, start: usize, end: Option<usize>, index: usize) {
         let code = self.code;
-        let mut pc = self.start;
+        let mut pc = start;
         if code[pc] != JUMPDEST && !self.enter_block(pc) {
             return;
         }
         loop {
-            if Some(pc) == self.end {
-                let target = self.b.ins().iconst(I64, pc as i64);
-                self.exit_continue(target);
+            if Some(pc) == end {
+                self.goto_segment(index + 1);
                 return;
             }
             let op = code[pc];
@@ -352,7 +506,7 @@ impl<'a, 'f> Lower<'a, 'f> {
                 }
                 JUMPDEST => {
                     // Only the segment's first instruction: later JUMPDESTs start other segments.
-                    debug_assert_eq!(pc, self.start);
+                    debug_assert_eq!(pc, start);
                     self.enter_block(pc)
                 }
                 PUSH0 => {
@@ -411,8 +565,6 @@ impl<'a, 'f> Lower<'a, 'f> {
                             let taken = self.b.create_block();
                             let not_taken = self.b.create_block();
                             self.b.ins().brif(nz, taken, &[], not_taken, &[]);
-                            self.b.seal_block(taken);
-                            self.b.seal_block(not_taken);
                             self.b.switch_to_block(taken);
                             let saved = self.vs.clone();
                             self.lower_jump(dest);
@@ -527,7 +679,6 @@ impl<'a, 'f> Lower<'a, 'f> {
         self.b
             .ins()
             .brif(cond, self.fail, &[BlockArg::Value(status)], cont, &[]);
-        self.b.seal_block(cont);
         self.b.switch_to_block(cont);
     }
 
@@ -537,7 +688,6 @@ impl<'a, 'f> Lower<'a, 'f> {
         self.b
             .ins()
             .brif(status, self.fail, &[BlockArg::Value(status)], cont, &[]);
-        self.b.seal_block(cont);
         self.b.switch_to_block(cont);
     }
 
@@ -546,12 +696,34 @@ impl<'a, 'f> Lower<'a, 'f> {
         self.b.ins().jump(self.fail, &[BlockArg::Value(status)]);
     }
 
-    /// Leaves the segment: the frame continues at `target`.
-    fn exit_continue(&mut self, target: Value) {
+    /// Flushes the virtual stack and returns the real stack pointer.
+    fn settle(&mut self) -> Value {
         self.flush_all();
-        self.store_sp();
-        self.store_gas();
-        self.b.ins().return_(&[target]);
+        self.b
+            .ins()
+            .iadd_imm_s(self.sp, (self.vs.off * WORD) as i64)
+    }
+
+    /// Continues at the start of segment `index`: a branch inside the region, a tail call
+    /// through the slot table otherwise. Terminates the current block.
+    fn goto_segment(&mut self, index: usize) {
+        let sp = self.settle();
+        if self.segments.contains(&index) {
+            let block = self.segment_blocks[index - self.segments.start];
+            self.b
+                .ins()
+                .jump(block, &[sp, self.gas].map(BlockArg::Value));
+        } else {
+            let slot = self.tables.slots + index * std::mem::size_of::<usize>();
+            let slot = self.b.ins().iconst(I64, slot as i64);
+            let target = self.b.ins().load(I64, FLAGS, slot, 0);
+            let index = self.b.ins().iconst(I64, index as i64);
+            self.b.ins().return_call_indirect(
+                self.sigs.tail,
+                target,
+                &[self.frame, sp, self.gas, index],
+            );
+        }
     }
 
     /// Ends the frame with a success status (gas left matters, the stack does not).
@@ -576,57 +748,44 @@ impl<'a, 'f> Lower<'a, 'f> {
         self.b.ins().store(FLAGS, self.gas, self.frame, OFF_GAS);
     }
 
+    /// The segment a valid jump destination starts.
+    fn segment_at(&self, pc: usize) -> usize {
+        self.starts
+            .binary_search(&(pc as u32))
+            .expect("every JUMPDEST starts a segment")
+    }
+
     /// JUMP to `dest` (also JUMPI's taken path). Terminates the current Cranelift block.
     fn lower_jump(&mut self, dest: Word) {
         match dest {
             Word::Const(d) => match usize::try_from(d) {
                 Ok(d) if self.analysis.is_jumpdest(d) => {
-                    if d == self.start && self.loops {
-                        self.loop_back();
-                    } else {
-                        let target = self.b.ins().iconst(I64, d as i64);
-                        self.exit_continue(target);
-                    }
+                    let index = self.segment_at(d);
+                    self.goto_segment(index);
                 }
                 _ => self.jump_fail(EVMC_BAD_JUMP_DESTINATION),
             },
             Word::Ssa([l0, l1, l2, l3]) => {
-                // Only a word that cannot be a pc fails here; the driver checks the bitmap.
+                // A word that cannot be a pc fails here; the dispatch block checks the rest.
                 let hi = self.b.ins().bor(l1, l2);
                 let hi = self.b.ins().bor(hi, l3);
                 let big = self.b.ins().ushr_imm_u(l0, 32);
                 let any = self.b.ins().bor(hi, big);
                 let bad = self.b.ins().icmp_imm_s(IntCC::NotEqual, any, 0);
                 self.fail_if(bad, EVMC_BAD_JUMP_DESTINATION);
-                if self.loops {
-                    let own = self.b.ins().icmp_imm_s(IntCC::Equal, l0, self.start as i64);
-                    let back = self.b.create_block();
-                    let out = self.b.create_block();
-                    self.b.ins().brif(own, back, &[], out, &[]);
-                    self.b.seal_block(back);
-                    self.b.seal_block(out);
-                    self.b.switch_to_block(back);
-                    let saved = self.vs.clone();
-                    self.loop_back();
-                    self.vs = saved;
-                    self.b.switch_to_block(out);
-                }
-                self.exit_continue(l0);
+                let sp = self.settle();
+                let dispatch = *self.dispatch.get_or_insert_with(|| {
+                    let block = self.b.create_block();
+                    for _ in 0..3 {
+                        self.b.append_block_param(block, I64);
+                    }
+                    block
+                });
+                self.b
+                    .ins()
+                    .jump(dispatch, &[l0, sp, self.gas].map(BlockArg::Value));
             }
         }
-    }
-
-    /// Jumps to the segment's own JUMPDEST, staying in this function.
-    fn loop_back(&mut self) {
-        self.flush_all();
-        let sp = self
-            .b
-            .ins()
-            .iadd_imm_s(self.sp, (self.vs.off * WORD) as i64);
-        self.vs = VStack::default();
-        self.b
-            .ins()
-            .jump(self.head, &[BlockArg::Value(sp), BlockArg::Value(self.gas)]);
     }
 
     // -----------------------------------------------------------------------------------------
@@ -751,7 +910,7 @@ impl<'a, 'f> Lower<'a, 'f> {
         let call = self
             .b
             .ins()
-            .call_indirect(self.frame_sig, callee, &[self.frame]);
+            .call_indirect(self.sigs.frame, callee, &[self.frame]);
         let status = self.b.inst_results(call)[0];
         self.fail_with(status);
         self.gas = self.b.ins().load(I64, FLAGS, self.frame, OFF_GAS);
@@ -769,7 +928,7 @@ impl<'a, 'f> Lower<'a, 'f> {
         let call = self
             .b
             .ins()
-            .call_indirect(self.frame_sig, callee, &[self.frame]);
+            .call_indirect(self.sigs.frame, callee, &[self.frame]);
         // Only a caught panic (an internal error) can come back here.
         let status = self.b.inst_results(call)[0];
         self.fail_with(status);
@@ -789,7 +948,7 @@ impl<'a, 'f> Lower<'a, 'f> {
         }
         let ptr = self.b.ins().stack_addr(I64, self.scratch, 0);
         let callee = self.b.ins().iconst(I64, helper as usize as i64);
-        self.b.ins().call_indirect(self.pure_sig, callee, &[ptr]);
+        self.b.ins().call_indirect(self.sigs.pure, callee, &[ptr]);
         Word::Ssa(std::array::from_fn(|k| {
             self.b
                 .ins()

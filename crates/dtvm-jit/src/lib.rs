@@ -1,14 +1,17 @@
-//! dtvm's JIT: EVM bytecode compiled with Cranelift, one JUMPDEST segment per function.
+//! dtvm's JIT: EVM bytecode compiled with Cranelift. The unit of entry is a JUMPDEST segment;
+//! the unit of compilation is a region of consecutive segments (one function).
 //!
-//! * multipass: every segment of a contract is compiled before its first run.
-//! * lazy: a segment is compiled when execution first reaches it (by the thread that gets there
-//!   first; others run it in the interpreter meanwhile), and background threads compile the rest.
+//! * multipass: the whole contract is compiled, region by region, before its first run.
+//! * lazy: a segment is compiled alone when execution first reaches it (by the thread that gets
+//!   there first; others run it in the interpreter meanwhile), and background threads compile
+//!   the whole-contract regions, which then replace the single segments.
 //!
-//! Compiled segments and interpreted ones (`dtvm_interp::run_segment`) run on the same
-//! `dtvm_interp::Frame` and hand over at JUMPDESTs, so any segment that cannot be compiled (too
-//! large, over the compile-time budget, a codegen error) simply runs in the interpreter. All
-//! complex instructions call the interpreter's own instruction bodies: results are the
-//! interpreter's, bit for bit.
+//! Every segment has a slot holding the address execution tail-calls to enter it: compiled code,
+//! a resolver stub (lazy: compile on first entry) or an interpreter stub. Compiled and interpreted
+//! segments (`dtvm_interp::run_segment`) run on the same `dtvm_interp::Frame` and hand over at
+//! JUMPDESTs, so any segment that cannot be compiled (too large, over the compile-time budget, a
+//! codegen error) simply runs in the interpreter. All complex instructions call the
+//! interpreter's own instruction bodies: results are the interpreter's, bit for bit.
 //!
 //! Compiled code is cached per (code, revision) for the process, shared by all threads, bounded
 //! by bytes of machine code. A running frame holds its contract's `Arc`, so eviction never frees
@@ -17,6 +20,7 @@
 mod cache;
 mod compiler;
 mod shims;
+mod stubs;
 
 use ::evmc_vm::sys::*;
 use ::evmc_vm::{ExecutionContext, ExecutionMessage, ExecutionResult};
@@ -38,8 +42,11 @@ pub fn execute(
     if code.is_empty() {
         return ExecutionResult::new(EVMC_SUCCESS, msg.gas().max(0), 0, Vec::new());
     }
+    let Some(stubs) = cache::shared_stubs() else {
+        return dtvm_interp::execute(ctx, rev, msg, code);
+    };
     let deadline = std::time::Instant::now() + cache::CALL_COMPILE_BUDGET;
-    let contract = cache::contract(code, rev, lazy);
+    let contract = cache::contract(code, rev, lazy, stubs);
     if !lazy {
         contract.compile_all(deadline);
     }

@@ -23,8 +23,6 @@ fn recurse(engine: Engine) -> (i32, usize, usize) {
 }
 
 #[test]
-#[ignore = "known issue: multipass uses ~10.7 KB of native stack per call level against the \
-            interpreter's ~2.7 KB (compilation runs on the execution path); run with --ignored"]
 fn full_depth_recursion() {
     let interp = recurse(Engine::Interp);
     assert_eq!(
