@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, TryLockError, Weak};
 use std::time::{Duration, Instant};
 
@@ -25,10 +25,26 @@ const BACKGROUND_SLICE: Duration = Duration::from_millis(2);
 const CACHE_BUDGET_BYTES: usize = 256 << 20;
 /// Instructions per region: large enough that most jumps stay inside one function, small enough
 /// that one region compiles in a few milliseconds and its native frame stays small.
-const REGION_OPS: usize = 4096;
+const REGION_OPS: usize = 2048;
+/// Segments per region: each is a block with a `br_table` entry, and a region of thousands of
+/// tiny segments (JUMPDEST runs) would take far longer to compile than its instruction count says.
+const REGION_SEGMENTS: usize = 256;
 
 /// Live machine code bytes of all contracts, cached or still in use.
 static CODE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// Recent compile cost in nanoseconds per unit of [`region_weight`], a running average: a call
+/// does not start a region it cannot finish within its budget (unless it has compiled nothing
+/// yet, so that every call makes progress).
+static COMPILE_NS_PER_WEIGHT: AtomicU64 = AtomicU64::new(10_000);
+
+/// Compile cost grows with instructions and, apart from those, with blocks (segments).
+fn region_weight(analysis: &CodeAnalysis, region: &Range<usize>) -> u64 {
+    region
+        .clone()
+        .map(|s| segment_ops(analysis, s) as u64 + 1)
+        .sum()
+}
 
 /// The shared stubs; `None` when this machine cannot run Cranelift code.
 pub(crate) fn shared_stubs() -> Option<&'static Stubs> {
@@ -88,6 +104,8 @@ pub(crate) struct Contract {
     region_done: Box<[AtomicBool]>,
     jit: Mutex<JitState>,
     all_compiled: AtomicBool,
+    /// Handed to the background compiler already (once is enough: it works until all is done).
+    queued: AtomicBool,
     counters: Counters,
 }
 
@@ -112,7 +130,9 @@ fn plan_regions(analysis: &CodeAnalysis) -> Vec<Range<usize>> {
     for index in 0..n {
         let size = segment_ops(analysis, index);
         let oversized = size > MAX_SEGMENT_OPS;
-        if index > start && (oversized || ops + size > REGION_OPS) {
+        if index > start
+            && (oversized || ops + size > REGION_OPS || index - start == REGION_SEGMENTS)
+        {
             regions.push(start..index);
             (start, ops) = (index, 0);
         }
@@ -152,6 +172,7 @@ impl Contract {
                 broken: false,
             }),
             all_compiled: AtomicBool::new(false),
+            queued: AtomicBool::new(false),
             counters: Counters::default(),
         }
     }
@@ -184,19 +205,20 @@ impl Contract {
         }
     }
 
-    /// Multipass: compiles every region not compiled yet, until `deadline`; what is left is
-    /// compiled lazily and in the background.
+    /// Multipass: compiles every region not compiled yet, until `deadline`. A contract too big
+    /// for one call's budget is finished by the next calls (and the background compiler);
+    /// meanwhile its uncompiled segments resolve lazily.
     pub(crate) fn compile_all(self: &Arc<Self>, deadline: Instant) {
         if self.all_compiled.load(Acquire) {
             return;
         }
         let mut state = self.lock();
         if !self.all_compiled.load(Relaxed) {
-            let done = self.compile_regions(&mut state, Some(deadline), Who::Caller);
-            self.all_compiled.store(true, Release);
-            drop(state);
-            if !done {
-                tracing::debug!("dtvm-jit: compile budget exhausted, rest compiled on demand");
+            if self.compile_regions(&mut state, Some(deadline), Who::Caller) {
+                self.all_compiled.store(true, Release);
+            } else {
+                drop(state);
+                tracing::debug!("dtvm-jit: compile budget exhausted, next calls go on");
                 background::enqueue(self);
             }
         }
@@ -223,16 +245,25 @@ impl Contract {
             if self.region_done[r].load(Relaxed) {
                 continue;
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                finished = false;
-                break;
+            let weight = region_weight(&self.analysis, region);
+            let now = Instant::now();
+            if let Some(deadline) = deadline {
+                let estimate = Duration::from_nanos(weight * COMPILE_NS_PER_WEIGHT.load(Relaxed));
+                if now >= deadline || (!defined.is_empty() && now + estimate > deadline) {
+                    finished = false;
+                    break;
+                }
             }
             let Some(compiler) = self.ensure_compiler(state) else {
                 region.clone().for_each(|s| self.refuse(s));
                 self.region_done[r].store(true, Relaxed);
                 continue;
             };
-            match compiler.define(&self.analysis, region.clone(), &self.tables()) {
+            let compiled = compiler.define(&self.analysis, region.clone(), &self.tables());
+            let per_weight = now.elapsed().as_nanos() as u64 / weight;
+            let average = COMPILE_NS_PER_WEIGHT.load(Relaxed);
+            COMPILE_NS_PER_WEIGHT.store((average * 3 + per_weight) / 4, Relaxed);
+            match compiled {
                 Ok((id, size)) => defined.push((region.clone(), id, size)),
                 Err(CompileError::TooLarge) => region.clone().for_each(|s| self.refuse(s)),
                 Err(e) => {
@@ -362,7 +393,11 @@ impl Contract {
     fn compile_in_background(&self) -> bool {
         let mut state = self.lock();
         let deadline = Instant::now() + BACKGROUND_SLICE;
-        !self.compile_regions(&mut state, Some(deadline), Who::Background)
+        let finished = self.compile_regions(&mut state, Some(deadline), Who::Background);
+        if finished {
+            self.all_compiled.store(true, Release);
+        }
+        !finished
     }
 }
 
@@ -555,7 +590,7 @@ mod background {
 
     pub(super) fn enqueue(contract: &Arc<Contract>) {
         let wanted = wanted();
-        if wanted == 0 {
+        if wanted == 0 || contract.queued.swap(true, Relaxed) {
             return;
         }
         {

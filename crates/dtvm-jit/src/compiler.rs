@@ -78,7 +78,7 @@ pub(crate) fn isa() -> Result<OwnedTargetIsa, String> {
             // The backtracking allocator is superlinear on long straight-line segments (65 ms
             // for 3500 stack ops, against 6 ms single-pass); EVM code is mostly straight-line
             // with values short-lived in registers, where single-pass loses little.
-            set(&mut flags, "regalloc_algorithm", "single_pass")?;
+            set(&mut flags, "regalloc_algorithm", "backtracking")?;
             set(&mut flags, "is_pic", "false")?;
             set(&mut flags, "use_colocated_libcalls", "false")?;
             // Tail calls between segments need frame pointers on x86-64.
@@ -179,8 +179,10 @@ impl Compiler {
                 pure: b.import_signature(self.pure_sig.clone()),
                 tail: b.import_signature(self.tail_sig.clone()),
             };
-            Lower::new(b, config, analysis, segments, tables, sigs).run();
+            Lower::new(b, config, analysis, segments.clone(), tables, sigs).run();
         }
+        let disasm = std::env::var_os("DTVM_JIT_DISASM").is_some();
+        self.ctx.set_disasm(disasm);
         let result = (|| {
             let id = self
                 .module
@@ -193,6 +195,11 @@ impl Compiler {
                 .ctx
                 .compiled_code()
                 .map_or(0, |c| c.code_buffer().len());
+            if disasm {
+                if let Some(text) = self.ctx.compiled_code().and_then(|c| c.vcode.as_ref()) {
+                    eprintln!("; region {segments:?}\n{text}");
+                }
+            }
             Ok((id, size))
         })();
         self.module.clear_context(&mut self.ctx);
