@@ -5,16 +5,37 @@ use ::evmc_vm::sys::EVMC_OUT_OF_GAS;
 use dtvm_core::gas::{memory_cost, num_words, MAX_MEMORY_SIZE};
 use dtvm_core::U256;
 
-#[derive(Default)]
+/// `#[repr(C)]` with the buffer's address and length mirrored in plain fields, so that compiled
+/// code can access memory in bounds without a call ([`Memory::OFFSET_BASE`],
+/// [`Memory::OFFSET_LEN`]). Only `grow` and `from_buffer` change the vector's length or address,
+/// and both refresh the mirror.
+#[repr(C)]
 pub struct Memory {
+    base: *mut u8,
+    len: usize,
     data: Vec<u8>,
 }
 
+impl Default for Memory {
+    fn default() -> Self {
+        Self::from_buffer(Vec::new())
+    }
+}
+
 impl Memory {
+    /// Offset of the buffer's address (a `*mut u8`) in `Memory`.
+    pub const OFFSET_BASE: usize = std::mem::offset_of!(Memory, base);
+    /// Offset of the buffer's length in bytes (a `usize`) in `Memory`.
+    pub const OFFSET_LEN: usize = std::mem::offset_of!(Memory, len);
+
     /// Wraps a (possibly recycled) buffer; it is cleared first.
     pub fn from_buffer(mut data: Vec<u8>) -> Self {
         data.clear();
-        Self { data }
+        Self {
+            base: data.as_mut_ptr(),
+            len: 0,
+            data,
+        }
     }
 
     pub fn into_buffer(self) -> Vec<u8> {
@@ -71,6 +92,8 @@ impl Memory {
             return Err(EVMC_OUT_OF_GAS);
         }
         self.data.resize(new_words as usize * 32, 0);
+        self.base = self.data.as_mut_ptr();
+        self.len = self.data.len();
         Ok(())
     }
 }
@@ -107,6 +130,18 @@ mod tests {
         assert_eq!(gas, 94);
         let mut little = 2;
         assert_eq!(m.expand(&mut little, 64, 1), Err(EVMC_OUT_OF_GAS));
+    }
+
+    #[test]
+    fn mirror_follows_the_buffer() {
+        let mut m = Memory::from_buffer(vec![7; 100]);
+        assert_eq!((m.len, m.len()), (0, 0));
+        let mut gas = 1_000_000;
+        for end in [32, 64, 4096, 65536] {
+            m.expand(&mut gas, 0, end).unwrap();
+            assert_eq!(m.base, m.data.as_mut_ptr());
+            assert_eq!(m.len, m.data.len());
+        }
     }
 
     #[test]
