@@ -132,23 +132,44 @@ fn abs(v: U256) -> U256 {
 
 #[inline]
 pub fn div(a: U256, b: U256) -> U256 {
-    a.checked_div(b).unwrap_or_default()
+    if b.is_zero() {
+        return U256::ZERO;
+    }
+    match small_division(&a, &b) {
+        Some((q, _)) => U256::from(q),
+        None if a < b => U256::ZERO,
+        None if b.is_power_of_two() => a >> b.trailing_zeros(),
+        None => a.div_rem(b).0,
+    }
 }
 
 #[inline]
 pub fn rem(a: U256, b: U256) -> U256 {
     if b.is_zero() {
-        U256::ZERO
-    } else {
-        a.wrapping_rem(b)
+        return U256::ZERO;
     }
+    match small_division(&a, &b) {
+        Some((_, r)) => U256::from(r),
+        None if a < b => a,
+        None if b.is_power_of_two() => a & !(U256::MAX << b.trailing_zeros()),
+        None => a.div_rem(b).1,
+    }
+}
+
+/// Contracts mostly divide small numbers (fixed-point scaling) or by powers of two (shifts
+/// written as `x / 2**n` before EIP-145): one machine division or a shift for those.
+/// Quotient and remainder when both fit in 64 bits (`b != 0`).
+#[inline(always)]
+fn small_division(a: &U256, b: &U256) -> Option<(u64, u64)> {
+    let (x, y) = (a.as_limbs(), b.as_limbs());
+    (x[1] | x[2] | x[3] | y[1] | y[2] | y[3] == 0).then(|| (x[0] / y[0], x[0] % y[0]))
 }
 
 pub fn sdiv(a: U256, b: U256) -> U256 {
     if b.is_zero() {
         return U256::ZERO;
     }
-    let q = abs(a) / abs(b);
+    let q = div(abs(a), abs(b));
     if is_negative(&a) != is_negative(&b) {
         q.wrapping_neg()
     } else {
@@ -160,7 +181,7 @@ pub fn smod(a: U256, b: U256) -> U256 {
     if b.is_zero() {
         return U256::ZERO;
     }
-    let r = abs(a).wrapping_rem(abs(b));
+    let r = rem(abs(a), abs(b));
     if is_negative(&a) {
         r.wrapping_neg()
     } else {
@@ -832,5 +853,50 @@ mod tests {
         assert_eq!(dst, [2, 3, 0, 0]);
         copy_padded(&mut dst, &[1, 2, 3], usize::MAX);
         assert_eq!(dst, [0; 4]);
+    }
+
+    #[test]
+    fn division_fast_paths_agree_with_ruint() {
+        let samples = [
+            U256::ZERO,
+            U256::from(1),
+            U256::from(3),
+            U256::from(u64::MAX),
+            U256::from(u64::MAX) + U256::from(1),
+            U256::from(1_000_000u64) << 100,
+            U256::MAX,
+            U256::MAX - U256::from(5),
+            U256::from(1) << 255,
+            (U256::from(1) << 255) + U256::from(7),
+            U256::from(1) << 64,
+            U256::from(1) << 200,
+            (U256::from(1) << 200) - U256::from(1),
+        ];
+        for &a in &samples {
+            for &b in &samples {
+                let (q, r) = if b.is_zero() {
+                    (U256::ZERO, U256::ZERO)
+                } else {
+                    a.div_rem(b)
+                };
+                assert_eq!((div(a, b), rem(a, b)), (q, r), "{a} / {b}");
+                if !b.is_zero() {
+                    let sq = abs(a) / abs(b);
+                    let sq = if is_negative(&a) != is_negative(&b) {
+                        sq.wrapping_neg()
+                    } else {
+                        sq
+                    };
+                    assert_eq!(sdiv(a, b), sq, "{a} sdiv {b}");
+                    let sr = abs(a) % abs(b);
+                    let sr = if is_negative(&a) {
+                        sr.wrapping_neg()
+                    } else {
+                        sr
+                    };
+                    assert_eq!(smod(a, b), sr, "{a} smod {b}");
+                }
+            }
+        }
     }
 }

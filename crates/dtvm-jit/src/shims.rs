@@ -188,7 +188,10 @@ pub(crate) fn helper_is_plain(op: u8) -> bool {
 }
 
 /// Pure word operations, shared by the pure helpers and compile-time constant folding.
-/// `a` is the top of the stack, as in the interpreter's `binary!(|a, b| ...)`.
+/// `a` is the top of the stack, as in the interpreter's `binary!(|a, b| ...)`. Always inlined, so
+/// each pure helper is specialised to its opcode and its result never makes a round trip
+/// through memory (written limb by limb, read back as wider words: a store-forwarding stall).
+#[inline(always)]
 pub(crate) fn fold(op: u8, a: U256, b: U256, c: U256) -> U256 {
     let bool_word = |v: bool| if v { U256::from(1) } else { U256::ZERO };
     match op {
