@@ -575,3 +575,92 @@ fn call_bomb_on_a_small_stack_fails_cleanly() {
         },
     );
 }
+
+const FIRST_CALL_CHILD: &str = "DTVM_TESTS_FIRST_CALL_CHILD";
+
+/// Contracts whose first call in a JIT mode compiles the most on the caller's thread (see
+/// `crates/dtvm-jit/tests/compile_budget.rs`): many small segments, and few large ones.
+fn compile_heavy(kind: &str) -> Vec<u8> {
+    match kind {
+        "jumpdests" => vec![op::JUMPDEST; MAX_CODE],
+        "long segments" => {
+            let mut code = vec![op::PUSH1, 1];
+            while code.len() + 3 <= MAX_CODE {
+                if code.len() % 6000 < 3 {
+                    code.push(op::JUMPDEST);
+                }
+                code.extend_from_slice(&[op::PUSH1, 3, op::ADD]);
+            }
+            code
+        }
+        _ => unreachable!("{kind}"),
+    }
+}
+
+/// The native stack guard must cover everything one level does before the next `execute`
+/// checks again, compilation included: whenever it lets a call start, the call must not
+/// overflow. For each mode and compile-heavy contract, a fresh process runs its first call on
+/// threads of decreasing size; near the smallest one the guard accepts, the call has the least
+/// stack it can ever be given (about `STACK_MARGIN`). A child that dies fails the test.
+#[test]
+fn guarded_first_call_never_overflows() {
+    if let Ok(spec) = std::env::var(FIRST_CALL_CHILD) {
+        let mut it = spec.splitn(3, ':');
+        let (mode, stack, kind) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+        let vm = modes::vm(mode).expect("mode");
+        let pre: World = [(
+            CONTRACTS[0],
+            Account::contract(compile_heavy(kind), U256::ZERO),
+        )]
+        .into();
+        let tx = Tx {
+            sender: SENDER,
+            to: CONTRACTS[0],
+            input: vec![],
+            exec_gas: 10_000_000,
+        };
+        let status = std::thread::Builder::new()
+            .stack_size(stack.parse().expect("stack size"))
+            .spawn(move || TestHost::new(&vm, EVMC_CANCUN, &pre).transact(&tx).status)
+            .expect("spawn")
+            .join()
+            .expect("no panic");
+        println!("first call: {status}");
+        return;
+    }
+    let margin = dtvm::stack::STACK_MARGIN;
+    for (mode, _) in modes::available() {
+        for kind in ["jumpdests", "long segments"] {
+            // Invariant: the guard refuses at `lo` and accepts at `hi`.
+            let (mut lo, mut hi) = (margin / 2, margin * 2);
+            while hi - lo > 4 << 10 {
+                let stack = (lo + hi) / 2 & !4095;
+                let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+                    .args([
+                        "--exact",
+                        "guarded_first_call_never_overflows",
+                        "--nocapture",
+                    ])
+                    .env(FIRST_CALL_CHILD, format!("{mode}:{stack}:{kind}"))
+                    .output()
+                    .expect("run the child");
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                let status = stdout.lines().find_map(|l| l.strip_prefix("first call: "));
+                match status {
+                    Some("INTERNAL_ERROR") => lo = stack,
+                    Some("SUCCESS") => hi = stack,
+                    _ => panic!(
+                        "{mode}, {kind}: first call on a {} KiB thread: {}\n{}",
+                        stack >> 10,
+                        out.status,
+                        String::from_utf8_lossy(&out.stderr)
+                    ),
+                }
+            }
+            println!(
+                "{mode:<12} {kind:<14}: the guard accepts a first call from a {} KiB thread",
+                hi >> 10
+            );
+        }
+    }
+}
