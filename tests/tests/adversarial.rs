@@ -634,7 +634,7 @@ fn guarded_first_call_never_overflows() {
             // Invariant: the guard refuses at `lo` and accepts at `hi`.
             let (mut lo, mut hi) = (margin / 2, margin * 2);
             while hi - lo > 4 << 10 {
-                let stack = (lo + hi) / 2 & !4095;
+                let stack = ((lo + hi) / 2) & !4095;
                 let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
                     .args([
                         "--exact",
