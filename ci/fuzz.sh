@@ -61,6 +61,9 @@ build() {
     cargo "${toolchain[@]}" fuzz build -O --debug-assertions
 }
 
+# fuzz/lsan.supp lists the leak reports that are known not to be dtvm's (each with its reason).
+export LSAN_OPTIONS="suppressions=$PWD/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+
 run() {
     local t=$1
     step "fuzz $t for ${seconds}s"

@@ -329,7 +329,11 @@ enum evmc_revision
 /*
  * Runs code for msg. The result's status is an EVM outcome, or EVMC_REJECTED for a request no
  * EVM can serve (dtvm: NULL host or msg, revision outside 0..EVMC_MAX_REVISION, negative gas,
- * depth outside 0..1024), or EVMC_INTERNAL_ERROR for a failure inside the VM.
+ * depth outside 0..1024), or EVMC_INTERNAL_ERROR for a failure inside the VM: a caught panic, or
+ * less than 256 KiB of native stack left on the calling thread (each nested call is a native
+ * recursion through the host; the guard refuses the level rather than overflow the stack).
+ * EVMC_INTERNAL_ERROR comes with zero gas left and is not an EVM outcome: another EVM would have
+ * run the message, so a host that sees it at any depth must not commit the transaction's result.
  */
 typedef struct evmc_result (*evmc_execute_fn)(struct evmc_vm* vm,
                                               const struct evmc_host_interface* host,

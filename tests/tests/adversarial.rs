@@ -429,11 +429,24 @@ const STACK_CHILD: &str = "DTVM_TESTS_STACK_CHILD";
 /// The stack of a typical host thread: Linux's default for a main thread, and what hosts that
 /// size their EVM threads commonly give them.
 const HOST_THREAD_STACK: usize = 8 << 20;
+/// A host thread too small for depth 1024 in any mode.
+const SMALL_THREAD_STACK: usize = 1 << 20;
 
-/// The CALL bomb on an 8 MiB thread in each of `wanted` modes (that the build runs). A stack
-/// overflow aborts the process, so each mode runs in a child process: this test re-runs itself
-/// with `STACK_CHILD` set to the mode.
-fn call_bomb_on_host_sized_stack(test: &str, wanted: &[&str]) {
+/// What the CALL bomb did on a thread of a given size.
+#[derive(Debug)]
+struct Bomb {
+    /// Top-level status.
+    status: String,
+    /// The deepest message the host sent.
+    depth: i32,
+    /// Messages that came back `EVMC_INTERNAL_ERROR` (the native stack guard refusing a level).
+    internal_errors: usize,
+}
+
+/// The CALL bomb on a `stack`-byte thread in each of `wanted` modes (that the build runs),
+/// checked by `check`. A stack overflow aborts the process, so each mode runs in a child
+/// process: this test re-runs itself with `STACK_CHILD` set to the mode.
+fn call_bomb_on_thread(test: &str, wanted: &[&str], stack: usize, check: impl Fn(&str, &Bomb)) {
     if let Ok(mode) = std::env::var(STACK_CHILD) {
         let vm = modes::vm(&mode).expect("mode");
         let mut a = Asm::default();
@@ -450,20 +463,25 @@ fn call_bomb_on_host_sized_stack(test: &str, wanted: &[&str]) {
             input: vec![],
             exec_gas: BOMB_GAS,
         };
-        let depth = std::thread::scope(|s| {
+        let (status, depth, internal_errors) = std::thread::scope(|s| {
             std::thread::Builder::new()
-                .stack_size(HOST_THREAD_STACK)
+                .stack_size(stack)
                 .spawn_scoped(s, || {
                     let host = TestHost::new(&vm, EVMC_CANCUN, &pre);
+                    *host.trace.borrow_mut() = Some(Vec::new());
                     let o = host.transact(&tx);
-                    assert_eq!(o.class, Class::Success);
-                    host.max_depth.get()
+                    let trace = host.trace.take().unwrap_or_default();
+                    let errors = trace
+                        .iter()
+                        .filter(|l| l.trim_start().starts_with("-> INTERNAL_ERROR "))
+                        .count();
+                    (o.status, host.max_depth.get(), errors)
                 })
                 .expect("spawn")
                 .join()
                 .expect("no panic")
         });
-        println!("reached depth {depth}");
+        println!("bomb: {status} {depth} {internal_errors}");
         return;
     }
     let available: Vec<&str> = modes::available().into_iter().map(|(m, _)| m).collect();
@@ -475,33 +493,174 @@ fn call_bomb_on_host_sized_stack(test: &str, wanted: &[&str]) {
             .expect("run the child");
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success() && stdout.contains("reached depth 1024"),
-            "{mode}: a depth-1024 CALL chain on an 8 MiB thread: {}\n{}",
-            out.status,
-            stderr.lines().rev().take(3).collect::<Vec<_>>().join("\n")
-        );
+        let report = stdout.lines().find_map(|l| {
+            let mut f = l.strip_prefix("bomb: ")?.split(' ');
+            Some(Bomb {
+                status: f.next()?.to_string(),
+                depth: f.next()?.parse().ok()?,
+                internal_errors: f.next()?.parse().ok()?,
+            })
+        });
+        let Some(report) = report.filter(|_| out.status.success()) else {
+            panic!(
+                "{mode}: the CALL bomb on a {} KiB thread: {}\n{}",
+                stack >> 10,
+                out.status,
+                stderr.lines().rev().take(3).collect::<Vec<_>>().join("\n")
+            );
+        };
+        println!("{mode}, {} KiB thread: {report:?}", stack >> 10);
+        check(mode, &report);
     }
+}
+
+/// Depth 1024 is reached, and no level is refused.
+fn full_depth(mode: &str, b: &Bomb) {
+    assert_eq!(
+        (b.status.as_str(), b.depth, b.internal_errors),
+        ("SUCCESS", 1024, 0),
+        "{mode}: a depth-1024 CALL chain on an {} MiB thread",
+        HOST_THREAD_STACK >> 20
+    );
 }
 
 #[test]
 fn depth_1024_fits_a_host_sized_stack_interpreter() {
-    call_bomb_on_host_sized_stack(
+    call_bomb_on_thread(
         "depth_1024_fits_a_host_sized_stack_interpreter",
         &["interpreter"],
+        HOST_THREAD_STACK,
+        full_depth,
     );
 }
 
 /// Reproducer: `cargo test --release -p dtvm-tests --test adversarial -- --ignored
-/// depth_1024_fits_a_host_sized_stack_jit`. Fails with "thread has overflowed its stack"
-/// (SIGABRT) because the JIT modes take about 12 KB of native stack per EVM call level (see
-/// `native_stack_per_call_level`: 12.2 KB vs the interpreter's 4.1 KB, 12.5 MB at depth 1024),
-/// so a contract recursing to the depth limit crashes a host whose EVM thread has 8 MiB.
+/// depth_1024_fits_a_host_sized_stack_jit`. The JIT modes take about 12 KB of native stack per
+/// EVM call level (see `native_stack_per_call_level`: 11.7 KB vs the interpreter's 3.7 KB,
+/// 12 MB at depth 1024), so on an 8 MiB thread the native stack guard refuses a level below
+/// 1024 (with `EVMC_INTERNAL_ERROR`; without the guard the process would abort).
 #[test]
-#[ignore = "dtvm JIT: ~12 KB of native stack per call level, depth 1024 overflows 8 MiB"]
+#[ignore = "dtvm JIT: ~12 KB of native stack per call level, depth 1024 does not fit 8 MiB"]
 fn depth_1024_fits_a_host_sized_stack_jit() {
-    call_bomb_on_host_sized_stack(
+    call_bomb_on_thread(
         "depth_1024_fits_a_host_sized_stack_jit",
         &["multipass", "lazy"],
+        HOST_THREAD_STACK,
+        full_depth,
     );
+}
+
+/// On a thread too small for depth 1024 the native stack guard refuses the level that would
+/// overflow: the process survives, exactly one message fails with `EVMC_INTERNAL_ERROR`, its
+/// caller sees a failed CALL and carries on, and the transaction ends normally.
+#[test]
+fn call_bomb_on_a_small_stack_fails_cleanly() {
+    call_bomb_on_thread(
+        "call_bomb_on_a_small_stack_fails_cleanly",
+        &modes::MODES,
+        SMALL_THREAD_STACK,
+        |mode, b| {
+            assert_eq!(
+                (b.status.as_str(), b.internal_errors),
+                ("SUCCESS", 1),
+                "{mode}: {b:?}"
+            );
+            // The guard keeps `STACK_MARGIN` free, not much more: with at most 16 KB per level
+            // (see `native_stack_per_call_level`) the chain gets most of the rest.
+            let usable = SMALL_THREAD_STACK - dtvm::stack::STACK_MARGIN;
+            assert!(
+                (usable / 2 / (16 << 10)..1024).contains(&(b.depth as usize)),
+                "{mode}: {b:?}"
+            );
+        },
+    );
+}
+
+const FIRST_CALL_CHILD: &str = "DTVM_TESTS_FIRST_CALL_CHILD";
+
+/// Contracts whose first call in a JIT mode compiles the most on the caller's thread (see
+/// `crates/dtvm-jit/tests/compile_budget.rs`): many small segments, and few large ones.
+fn compile_heavy(kind: &str) -> Vec<u8> {
+    match kind {
+        "jumpdests" => vec![op::JUMPDEST; MAX_CODE],
+        "long segments" => {
+            let mut code = vec![op::PUSH1, 1];
+            while code.len() + 3 <= MAX_CODE {
+                if code.len() % 6000 < 3 {
+                    code.push(op::JUMPDEST);
+                }
+                code.extend_from_slice(&[op::PUSH1, 3, op::ADD]);
+            }
+            code
+        }
+        _ => unreachable!("{kind}"),
+    }
+}
+
+/// The native stack guard must cover everything one level does before the next `execute`
+/// checks again, compilation included: whenever it lets a call start, the call must not
+/// overflow. For each mode and compile-heavy contract, a fresh process runs its first call on
+/// threads of decreasing size; near the smallest one the guard accepts, the call has the least
+/// stack it can ever be given (about `STACK_MARGIN`). A child that dies fails the test.
+#[test]
+fn guarded_first_call_never_overflows() {
+    if let Ok(spec) = std::env::var(FIRST_CALL_CHILD) {
+        let mut it = spec.splitn(3, ':');
+        let (mode, stack, kind) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+        let vm = modes::vm(mode).expect("mode");
+        let pre: World = [(
+            CONTRACTS[0],
+            Account::contract(compile_heavy(kind), U256::ZERO),
+        )]
+        .into();
+        let tx = Tx {
+            sender: SENDER,
+            to: CONTRACTS[0],
+            input: vec![],
+            exec_gas: 10_000_000,
+        };
+        let status = std::thread::Builder::new()
+            .stack_size(stack.parse().expect("stack size"))
+            .spawn(move || TestHost::new(&vm, EVMC_CANCUN, &pre).transact(&tx).status)
+            .expect("spawn")
+            .join()
+            .expect("no panic");
+        println!("first call: {status}");
+        return;
+    }
+    let margin = dtvm::stack::STACK_MARGIN;
+    for (mode, _) in modes::available() {
+        for kind in ["jumpdests", "long segments"] {
+            // Invariant: the guard refuses at `lo` and accepts at `hi`.
+            let (mut lo, mut hi) = (margin / 2, margin * 2);
+            while hi - lo > 4 << 10 {
+                let stack = ((lo + hi) / 2) & !4095;
+                let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+                    .args([
+                        "--exact",
+                        "guarded_first_call_never_overflows",
+                        "--nocapture",
+                    ])
+                    .env(FIRST_CALL_CHILD, format!("{mode}:{stack}:{kind}"))
+                    .output()
+                    .expect("run the child");
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                let status = stdout.lines().find_map(|l| l.strip_prefix("first call: "));
+                match status {
+                    Some("INTERNAL_ERROR") => lo = stack,
+                    Some("SUCCESS") => hi = stack,
+                    _ => panic!(
+                        "{mode}, {kind}: first call on a {} KiB thread: {}\n{}",
+                        stack >> 10,
+                        out.status,
+                        String::from_utf8_lossy(&out.stderr)
+                    ),
+                }
+            }
+            println!(
+                "{mode:<12} {kind:<14}: the guard accepts a first call from a {} KiB thread",
+                hi >> 10
+            );
+        }
+    }
 }

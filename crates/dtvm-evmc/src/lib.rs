@@ -9,6 +9,7 @@ use std::os::raw::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pub mod options;
+pub mod stack;
 pub use options::{Mode, Options};
 
 /// The VM object handed to hosts: the EVMC table first, so `*mut evmc_vm` casts back to it.
@@ -128,6 +129,13 @@ unsafe extern "C" fn execute(
     };
     if let Err(status) = validate(rev, msg) {
         return ExecutionResult::failure(status).into_raw();
+    }
+    // Each level of a call chain is a native recursion through the host. Running out of native
+    // stack aborts the process, so a level that might is refused instead: a failure of this VM
+    // on this thread (another EVM, or this one on a bigger stack, would have run it), hence
+    // INTERNAL_ERROR and not an EVM outcome. The caller sees a failed call.
+    if !stack::enough() {
+        return ExecutionResult::failure(EVMC_INTERNAL_ERROR).into_raw();
     }
     let mode = vm.options.mode();
     // AssertUnwindSafe: after a panic nothing from this call is used again except the host's

@@ -286,6 +286,36 @@ fn panic_inside_execute_is_an_internal_error() {
     }
 }
 
+/// A thread with less native stack than the guard keeps free cannot start a level in any mode:
+/// the VM refuses it with `EVMC_INTERNAL_ERROR` and no gas instead of risking an overflow,
+/// which would abort the host. The same code runs normally with enough stack.
+#[cfg(target_os = "linux")]
+#[test]
+fn too_little_native_stack_is_an_internal_error() {
+    // PUSH1 2 PUSH1 3 ADD JUMPDEST STOP: 10 gas.
+    let code = [0x60, 2, 0x60, 3, 0x01, 0x5b, 0x00];
+    let margin = dtvm::stack::STACK_MARGIN;
+    for mode in ["interpreter", "multipass", "lazy"] {
+        let vm = vm();
+        assert_eq!(vm.set_option("mode", mode), EVMC_SET_OPTION_SUCCESS);
+        let on_thread = |stack: usize| {
+            std::thread::scope(|s| {
+                std::thread::Builder::new()
+                    .stack_size(stack)
+                    .spawn_scoped(s, || {
+                        let r = vm.execute(&EmptyHost, EVMC_CANCUN, &message(100), &code);
+                        (r.status_code, r.gas_left)
+                    })
+                    .expect("spawn")
+                    .join()
+                    .expect("no panic")
+            })
+        };
+        assert_eq!(on_thread(margin / 2), (EVMC_INTERNAL_ERROR, 0), "{mode}");
+        assert_eq!(on_thread(margin * 4), (EVMC_SUCCESS, 90), "{mode}");
+    }
+}
+
 /// Options change while other threads execute: each execution sees a valid mode and finishes.
 #[test]
 fn set_option_races_with_execute() {
