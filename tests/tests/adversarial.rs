@@ -534,13 +534,9 @@ fn depth_1024_fits_a_host_sized_stack_interpreter() {
     );
 }
 
-/// Reproducer: `cargo test --release -p dtvm-tests --test adversarial -- --ignored
-/// depth_1024_fits_a_host_sized_stack_jit`. The JIT modes take about 12 KB of native stack per
-/// EVM call level (see `native_stack_per_call_level`: 11.7 KB vs the interpreter's 3.7 KB,
-/// 12 MB at depth 1024), so on an 8 MiB thread the native stack guard refuses a level below
-/// 1024 (with `EVMC_INTERNAL_ERROR`; without the guard the process would abort).
+/// The JIT modes on a host-sized thread: compiled segments chain by tail calls, so a call level
+/// costs about as much native stack as in the interpreter (`native_stack_per_call_level`).
 #[test]
-#[ignore = "dtvm JIT: ~12 KB of native stack per call level, depth 1024 does not fit 8 MiB"]
 fn depth_1024_fits_a_host_sized_stack_jit() {
     call_bomb_on_thread(
         "depth_1024_fits_a_host_sized_stack_jit",
