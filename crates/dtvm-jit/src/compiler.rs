@@ -1138,18 +1138,57 @@ impl<'a, 'f> Lower<'a, 'f> {
         let result = if let [Some(a), Some(b), Some(c)] = consts {
             Word::Const(shims::fold(op, a, b, c))
         } else {
-            self.lower_pure_dynamic(op, &args[..n], consts[0])
+            self.lower_pure_dynamic(op, &args[..n], consts[0], consts[1])
         };
         self.push(result);
     }
 
-    fn lower_pure_dynamic(&mut self, op: u8, args: &[Word], const_a: Option<U256>) -> Word {
+    fn lower_pure_dynamic(
+        &mut self,
+        op: u8,
+        args: &[Word],
+        const_a: Option<U256>,
+        const_b: Option<U256>,
+    ) -> Word {
         let two = |s: &mut Self| (s.materialize(args[0]), s.materialize(args[1]));
         let flag = |s: &mut Self, f: Value| {
             let v = s.b.ins().uextend(I64, f);
             Word::Ssa([v, s.zero, s.zero, s.zero])
         };
+        let power_of_two = const_b.filter(|b| b.is_power_of_two());
         match op {
+            // x * 2^k, x / 2^k, x % 2^k: shifts and masks (Solidity before EIP-145 shifts so).
+            MUL if power_of_two.is_some() => {
+                let k = U256::from(power_of_two.unwrap_or_default().trailing_zeros());
+                let a = self.materialize(args[0]);
+                Word::Ssa(self.shift_const(SHL, k, a))
+            }
+            MUL if const_a.is_some_and(|a| a.is_power_of_two()) => {
+                let k = U256::from(const_a.unwrap_or_default().trailing_zeros());
+                let b = self.materialize(args[1]);
+                Word::Ssa(self.shift_const(SHL, k, b))
+            }
+            DIV if power_of_two.is_some() => {
+                let k = U256::from(power_of_two.unwrap_or_default().trailing_zeros());
+                let a = self.materialize(args[0]);
+                Word::Ssa(self.shift_const(SHR, k, a))
+            }
+            MOD if power_of_two.is_some() => {
+                let k = power_of_two.unwrap_or_default().trailing_zeros();
+                let a = self.materialize(args[0]);
+                Word::Ssa(std::array::from_fn(|i| {
+                    let (lo, hi) = (64 * i, 64 * i + 64);
+                    if k >= hi {
+                        a[i]
+                    } else if k <= lo {
+                        self.zero
+                    } else {
+                        let mask = (1u64 << (k - lo)) - 1;
+                        self.b.ins().band_imm_u(a[i], mask as i64)
+                    }
+                }))
+            }
+            DIV | MOD | SDIV | SMOD => self.lower_division(op, args),
             ADD => {
                 let (a, b) = two(self);
                 Word::Ssa(self.add(a, b))
@@ -1215,6 +1254,79 @@ impl<'a, 'f> Lower<'a, 'f> {
             }
             _ => self.call_pure_helper(shims::pure_helper(op), args),
         }
+    }
+
+    /// DIV/MOD/SDIV/SMOD: one machine instruction when both operands fit in 64 bits (as
+    /// unsigned, or sign-extended for the signed ops), the shared helper otherwise.
+    fn lower_division(&mut self, op: u8, args: &[Word]) -> Word {
+        let (a, b) = (self.materialize(args[0]), self.materialize(args[1]));
+        let signed = matches!(op, SDIV | SMOD);
+        let fits = if signed {
+            let a_ok = self.sign_extended(a);
+            let b_ok = self.sign_extended(b);
+            let both = self.b.ins().band(a_ok, b_ok);
+            let nonzero = self.b.ins().icmp_imm_s(IntCC::NotEqual, b[0], 0);
+            let both = self.b.ins().band(both, nonzero);
+            // i64::MIN / -1 overflows the machine instruction (the EVM result is 2^63).
+            let min = self.b.ins().icmp_imm_s(IntCC::Equal, a[0], i64::MIN);
+            let minus_one = self.b.ins().icmp_imm_s(IntCC::Equal, b[0], -1);
+            let overflow = self.b.ins().band(min, minus_one);
+            self.b.ins().band_not(both, overflow)
+        } else {
+            let hi = self.b.ins().bor(a[1], a[2]);
+            let hi = self.b.ins().bor(hi, a[3]);
+            let hi = self.b.ins().bor(hi, b[1]);
+            let hi = self.b.ins().bor(hi, b[2]);
+            let hi = self.b.ins().bor(hi, b[3]);
+            let small = self.b.ins().icmp_imm_s(IntCC::Equal, hi, 0);
+            let nonzero = self.b.ins().icmp_imm_s(IntCC::NotEqual, b[0], 0);
+            self.b.ins().band(small, nonzero)
+        };
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let merge = self.b.create_block();
+        for _ in 0..4 {
+            self.b.append_block_param(merge, I64);
+        }
+        self.b.ins().brif(fits, fast, &[], slow, &[]);
+
+        self.b.switch_to_block(fast);
+        let r = match op {
+            DIV => self.b.ins().udiv(a[0], b[0]),
+            MOD => self.b.ins().urem(a[0], b[0]),
+            SDIV => self.b.ins().sdiv(a[0], b[0]),
+            _ => self.b.ins().srem(a[0], b[0]),
+        };
+        let ext = if signed {
+            self.b.ins().sshr_imm_u(r, 63)
+        } else {
+            self.zero
+        };
+        self.b
+            .ins()
+            .jump(merge, &[r, ext, ext, ext].map(BlockArg::Value));
+
+        self.b.switch_to_block(slow);
+        let Word::Ssa(limbs) = self.call_pure_helper(shims::pure_helper(op), args) else {
+            unreachable!("helpers return SSA words")
+        };
+        self.b.ins().jump(merge, &limbs.map(BlockArg::Value));
+
+        self.b.switch_to_block(merge);
+        let p = self.b.block_params(merge);
+        Word::Ssa([p[0], p[1], p[2], p[3]])
+    }
+
+    /// 0 or 1 (I8): whether the word is its low limb sign-extended.
+    fn sign_extended(&mut self, a: [Value; 4]) -> Value {
+        let sign = self.b.ins().sshr_imm_u(a[0], 63);
+        let x1 = self.b.ins().bxor(a[1], sign);
+        let x2 = self.b.ins().bxor(a[2], sign);
+        let x3 = self.b.ins().bxor(a[3], sign);
+        let x = self.b.ins().bor(x1, x2);
+        let x = self.b.ins().bor(x, x3);
+        self.b.ins().icmp_imm_s(IntCC::Equal, x, 0)
     }
 
     /// 0 or 1 (I8): whether any limb is non-zero.
