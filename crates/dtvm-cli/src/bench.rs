@@ -435,6 +435,16 @@ fn run(opts: Options) -> i32 {
         }
     };
 
+    // One-time process costs are not a contract's first call.
+    let warm_up = synth::warm_up();
+    if let Ok(setup) = Setup::new(&warm_up, EVMC_CANCUN, GasChoice::Execution(1_000_000)) {
+        for engine in &lineup.engines {
+            if let Ok(mut runner) = engine.runner(&warm_up, &setup) {
+                let _ = runner.run_checked();
+            }
+        }
+    }
+
     let load_before = load_average();
     let mut seen = Seen::new();
     let mut errors: Vec<(String, String)> = Vec::new();

@@ -98,7 +98,8 @@ mod tests {
             .unwrap()
             .join()
             .unwrap();
-        assert!(left < size && left > size / 2, "{left} of {size}");
+        // glibc may hand out a cached stack bigger than asked for, never a smaller one.
+        assert!(left > size / 2 && left < 1 << 30, "{left} of {size}");
     }
 
     #[cfg(target_os = "linux")]

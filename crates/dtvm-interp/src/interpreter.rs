@@ -56,6 +56,7 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
     let analysis = f.analysis;
     let code = analysis.exec_code();
     let entry = pc;
+    let mut entered = false;
     // The stack pointer lives in a register here and in `f.sp` only around calls that use the
     // frame; keeping it in memory would put a store-to-load round trip on every instruction.
     let mut sp = f.sp;
@@ -331,9 +332,12 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
             }
             JUMPDEST => {
                 f.sp = sp;
-                if STOP_AT_SEGMENT && pc != entry {
+                // A segment runs once per call of `run_segment`, loops back to itself included:
+                // the JIT's resolver counts entries to find hot segments.
+                if STOP_AT_SEGMENT && (pc != entry || entered) {
                     return Exit::Segment(pc);
                 }
+                entered = true;
                 tri!(f.begin_block(pc));
                 pc += 1;
             }

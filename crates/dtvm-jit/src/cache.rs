@@ -10,8 +10,8 @@ use dtvm_interp::{run_segment, Exit, Frame, Status};
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, TryLockError, Weak};
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,12 @@ const REGION_OPS: usize = 2048;
 /// Segments per region: each is a block with a `br_table` entry, and a region of thousands of
 /// tiny segments (JUMPDEST runs) would take far longer to compile than its instruction count says.
 const REGION_SEGMENTS: usize = 256;
+
+/// Entries of an uncompiled segment after which a caller compiles it itself instead of waiting
+/// for the background compiler (which may be starved on a busy machine: it runs at the lowest
+/// priority). Compiling a segment costs about a millisecond, interpreting one entry of it tens of
+/// nanoseconds more than running its code: the caller breaks even after some 10,000 entries.
+const HOT_ENTRIES: u32 = 10_000;
 
 /// Live machine code bytes of all contracts, cached or still in use.
 static CODE_BYTES: AtomicUsize = AtomicUsize::new(0);
@@ -106,12 +112,16 @@ pub(crate) struct Contract {
     all_compiled: AtomicBool,
     /// Handed to the background compiler already (once is enough: it works until all is done).
     queued: AtomicBool,
+    /// Per segment: entries while uncompiled (see [`Contract::resolve`]).
+    entries: Box<[AtomicU32]>,
+    /// Segments a caller entered uncompiled, for the background compiler to do first.
+    pending: Mutex<Vec<usize>>,
     counters: Counters,
 }
 
 /// What compiled code and the stubs' hooks reach through `Frame::engine` during one call.
 struct CallContext<'c> {
-    contract: &'c Contract,
+    contract: &'c Arc<Contract>,
     deadline: Instant,
 }
 
@@ -158,6 +168,7 @@ impl Contract {
             }
         }
         let regions = plan_regions(&analysis).into_boxed_slice();
+        let n = starts.len();
         Self {
             slots: (0..starts.len())
                 .map(|_| AtomicUsize::new(stubs.resolve))
@@ -173,6 +184,8 @@ impl Contract {
             }),
             all_compiled: AtomicBool::new(false),
             queued: AtomicBool::new(false),
+            entries: (0..n).map(|_| AtomicU32::new(0)).collect(),
+            pending: Mutex::new(Vec::new()),
             counters: Counters::default(),
         }
     }
@@ -329,11 +342,29 @@ impl Contract {
         }
     }
 
-    /// A caller entered an uncompiled segment. Compiles it alone unless another thread holds the
-    /// compile lock or the call's compile budget is spent, in which cases the caller runs it in
-    /// the interpreter this time. Returns the address to continue with.
-    fn resolve(&self, s: usize, deadline: Instant) -> usize {
+    /// A caller entered an uncompiled segment; returns the address to continue with.
+    ///
+    /// Without background compilers the caller compiles the segment (unless another thread
+    /// holds the compile lock or the call's compile budget is spent: then it interprets this
+    /// time). With them (the default), the first entry hands the segment to them, to compile
+    /// before anything else, and the caller interprets it until it is published, so a cold call
+    /// costs what the interpreter costs; a segment entered [`HOT_ENTRIES`] times meanwhile is
+    /// compiled by the caller after all.
+    fn resolve(self: &Arc<Self>, s: usize, deadline: Instant) -> usize {
         self.counters.resolver_entries.fetch_add(1, Relaxed);
+        if background::enabled() {
+            let entries = self.entries[s].fetch_add(1, Relaxed);
+            if entries == 0 {
+                self.pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(s);
+                background::enqueue(self);
+            }
+            if entries < HOT_ENTRIES {
+                return self.stubs.interpret;
+            }
+        }
         if Instant::now() >= deadline {
             return self.stubs.interpret;
         }
@@ -342,26 +373,7 @@ impl Contract {
             Err(TryLockError::Poisoned(e)) => e.into_inner(),
             Err(TryLockError::WouldBlock) => return self.stubs.interpret,
         };
-        if self.slots[s].load(Acquire) == self.stubs.resolve {
-            let tables = self.tables();
-            let defined = match self.ensure_compiler(&mut state) {
-                None => {
-                    self.refuse(s);
-                    None
-                }
-                Some(compiler) => match compiler.define(&self.analysis, s..s + 1, &tables) {
-                    Ok((id, size)) => Some((s..s + 1, id, size)),
-                    Err(e) => {
-                        if !matches!(e, CompileError::TooLarge) {
-                            tracing::warn!(segment = s, error = %e, "dtvm-jit: segment runs interpreted");
-                        }
-                        self.refuse(s);
-                        None
-                    }
-                },
-            };
-            self.publish(&mut state, defined.into_iter().collect(), Who::Caller);
-        }
+        self.compile_segment(&mut state, s, Who::Caller);
         match self.slots[s].load(Acquire) {
             // Publication failed without refusing: interpret this time.
             a if a == self.stubs.resolve => self.stubs.interpret,
@@ -369,9 +381,34 @@ impl Contract {
         }
     }
 
+    /// Compiles segment `s` alone, unless it has code (or a refusal) already.
+    fn compile_segment(&self, state: &mut JitState, s: usize, who: Who) {
+        if self.slots[s].load(Acquire) != self.stubs.resolve {
+            return;
+        }
+        let tables = self.tables();
+        let defined = match self.ensure_compiler(state) {
+            None => {
+                self.refuse(s);
+                None
+            }
+            Some(compiler) => match compiler.define(&self.analysis, s..s + 1, &tables) {
+                Ok((id, size)) => Some((s..s + 1, id, size)),
+                Err(e) => {
+                    if !matches!(e, CompileError::TooLarge) {
+                        tracing::warn!(segment = s, error = %e, "dtvm-jit: segment runs interpreted");
+                    }
+                    self.refuse(s);
+                    None
+                }
+            },
+        };
+        self.publish(state, defined.into_iter().collect(), who);
+    }
+
     /// Runs the frame to its end in compiled code (and the interpreter for the segments that
     /// have none), compiling on the way until `deadline`.
-    pub(crate) fn run(&self, frame: &mut Frame, deadline: Instant) -> Status {
+    pub(crate) fn run(self: &Arc<Self>, frame: &mut Frame, deadline: Instant) -> Status {
         let context = CallContext {
             contract: self,
             deadline,
@@ -389,9 +426,15 @@ impl Contract {
         ret as u32 as Status
     }
 
-    /// Background slice: compiles regions for a while. `false` when none are left.
+    /// Background slice: compiles the segments callers asked for, then regions for a while.
+    /// `false` when none are left.
     fn compile_in_background(&self) -> bool {
         let mut state = self.lock();
+        let requested =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        for s in requested {
+            self.compile_segment(&mut state, s, Who::Background);
+        }
         let deadline = Instant::now() + BACKGROUND_SLICE;
         let finished = self.compile_regions(&mut state, Some(deadline), Who::Background);
         if finished {
@@ -434,25 +477,36 @@ unsafe extern "C" fn interpret_hook(frame: *mut Frame, s: u64) -> Next {
     // storing the stack pointer and gas in the frame.
     let (frame, cx) = unsafe { context(frame) };
     let contract = cx.contract;
+    let stubs = contract.stubs;
     let done = |status: Status| Next {
         next: DONE | status as u32 as u64,
         segment: 0,
     };
-    let pc = contract.analysis.segment_starts()[s as usize] as usize;
-    match catch_unwind(AssertUnwindSafe(|| interpret(frame, pc))) {
-        Ok(Exit::Done(status)) => done(status),
-        Ok(Exit::Segment(next)) => {
-            if !contract.analysis.is_jumpdest(next) {
-                return done(EVMC_BAD_JUMP_DESTINATION);
-            }
-            let segment = contract.segment_of_pc[next] as usize - 1;
-            Next {
-                next: contract.slots[segment].load(Acquire) as u64,
-                segment: segment as u64,
+    let starts = contract.analysis.segment_starts();
+    let mut segment = s as usize;
+    // Runs on through segments that have no code, without a round trip through the stubs.
+    let run = || loop {
+        match interpret(frame, starts[segment] as usize) {
+            Exit::Done(status) => return done(status),
+            Exit::Segment(next) => {
+                if !contract.analysis.is_jumpdest(next) {
+                    return done(EVMC_BAD_JUMP_DESTINATION);
+                }
+                segment = contract.segment_of_pc[next] as usize - 1;
+                let mut target = contract.slots[segment].load(Acquire);
+                if target == stubs.resolve {
+                    target = contract.resolve(segment, cx.deadline);
+                }
+                if target != stubs.interpret {
+                    return Next {
+                        next: target as u64,
+                        segment: segment as u64,
+                    };
+                }
             }
         }
-        Err(_) => done(EVMC_INTERNAL_ERROR),
-    }
+    };
+    catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|_| done(EVMC_INTERNAL_ERROR))
 }
 
 /// The interpreter's segment loop, out of line so its frame is on the stack only while it runs.
@@ -580,17 +634,27 @@ mod background {
 
     fn wanted() -> usize {
         match REQUESTED.load(Relaxed) {
-            usize::MAX => std::env::var("DTVM_EVM_LAZY_BG_THREADS")
-                .ok()
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(1),
+            usize::MAX => {
+                let n = std::env::var("DTVM_EVM_LAZY_BG_THREADS")
+                    .ok()
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(1);
+                // Read once; a concurrent `set_background_threads` wins.
+                let _ = REQUESTED.compare_exchange(usize::MAX, n, Relaxed, Relaxed);
+                REQUESTED.load(Relaxed)
+            }
             n => n,
         }
     }
 
+    /// Whether background compilers are wanted (resolvers then hand their work over).
+    pub(super) fn enabled() -> bool {
+        wanted() > 0
+    }
+
     pub(super) fn enqueue(contract: &Arc<Contract>) {
         let wanted = wanted();
-        if wanted == 0 || contract.queued.swap(true, Relaxed) {
+        if wanted == 0 || contract.queued.swap(true, SeqCst) {
             return;
         }
         {
@@ -636,6 +700,17 @@ mod background {
             // Upgrade per slice, so an evicted contract is not kept alive by its compilation.
             while let Some(contract) = job.upgrade() {
                 if !contract.compile_in_background() {
+                    // Done; a later request re-queues it. One that raced with the last slice
+                    // finds `queued` still set, so look again after clearing it.
+                    contract.queued.store(false, SeqCst);
+                    let more = !contract
+                        .pending
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .is_empty();
+                    if more {
+                        enqueue(&contract);
+                    }
                     break;
                 }
                 drop(contract);

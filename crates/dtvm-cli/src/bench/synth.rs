@@ -363,6 +363,19 @@ fn recursion(depth: u64, reps: u64) -> Case {
     )
 }
 
+/// Not a benchmark: a small loop each engine runs once before the first case, so one-time
+/// process costs (the JIT's shared stubs and target description, background threads, lazily
+/// initialised tables) are not counted as the first call of whichever case comes first.
+pub fn warm_up() -> Case {
+    let mut a = Asm::new();
+    a.push_u64(3);
+    let top = a.label();
+    a.bind(top).op(asm::JUMPDEST);
+    count_down_and_loop(&mut a, top);
+    a.op(asm::POP).op(asm::STOP);
+    case("warm-up", a.finish(), Vec::new(), Vec::new())
+}
+
 /// EIP-170's maximum contract size.
 const MAX_CODE: usize = 24 * 1024;
 
