@@ -1,7 +1,7 @@
 //! Compiled contracts: the per-segment slot table, regions, the compile lock, the process-wide
 //! code cache, and the background compiler threads.
 
-use crate::compiler::{segment_ops, CompileError, Compiler, Tables, DONE, MAX_SEGMENT_OPS};
+use crate::compiler::{segment_ops, CompileError, Compiler, Tables, CALLER_SEGMENT_OPS, DONE};
 use crate::stubs::{self, Next, Stubs};
 use ::evmc_vm::sys::*;
 use dtvm_core::analysis::{analysis_cache, CodeAnalysis};
@@ -131,15 +131,15 @@ enum Who {
     Background,
 }
 
-/// Consecutive segments of at most [`REGION_OPS`] instructions; an oversized segment is a region
-/// of its own (refused, interpreted).
+/// Consecutive segments of at most [`REGION_OPS`] instructions; a segment too big for a caller to
+/// compile is a region of its own (compiled in the background, or refused and interpreted).
 fn plan_regions(analysis: &CodeAnalysis) -> Vec<Range<usize>> {
     let n = analysis.segment_starts().len();
     let mut regions = Vec::new();
     let (mut start, mut ops) = (0, 0);
     for index in 0..n {
         let size = segment_ops(analysis, index);
-        let oversized = size > MAX_SEGMENT_OPS;
+        let oversized = size > CALLER_SEGMENT_OPS;
         if index > start
             && (oversized || ops + size > REGION_OPS || index - start == REGION_SEGMENTS)
         {
@@ -256,6 +256,18 @@ impl Contract {
         let mut finished = true;
         for (r, region) in self.regions.iter().enumerate() {
             if self.region_done[r].load(Relaxed) {
+                continue;
+            }
+            let big =
+                region.len() == 1 && segment_ops(&self.analysis, region.start) > CALLER_SEGMENT_OPS;
+            if big && who == Who::Caller {
+                if background::enabled() {
+                    // Off the execution path: the background compiler's job.
+                    finished = false;
+                } else {
+                    self.refuse(region.start);
+                    self.region_done[r].store(true, Relaxed);
+                }
                 continue;
             }
             let weight = region_weight(&self.analysis, region);
@@ -384,6 +396,14 @@ impl Contract {
     /// Compiles segment `s` alone, unless it has code (or a refusal) already.
     fn compile_segment(&self, state: &mut JitState, s: usize, who: Who) {
         if self.slots[s].load(Acquire) != self.stubs.resolve {
+            return;
+        }
+        if who == Who::Caller && segment_ops(&self.analysis, s) > CALLER_SEGMENT_OPS {
+            // Too slow to compile on an execution path: the background compiler's job (its
+            // whole-contract pass has the segment as a region of its own), if there is one.
+            if !background::enabled() {
+                self.refuse(s);
+            }
             return;
         }
         let tables = self.tables();
