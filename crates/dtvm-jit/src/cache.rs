@@ -252,9 +252,21 @@ impl Contract {
 
     /// Compiles the regions not done yet, stopping at `deadline`. Returns whether all are done.
     fn compile_regions(&self, state: &mut JitState, deadline: Option<Instant>, who: Who) -> bool {
+        self.compile_regions_in(state, 0..self.regions.len(), deadline, who)
+    }
+
+    /// [`Contract::compile_regions`] for the regions `which` (indices, ascending).
+    fn compile_regions_in(
+        &self,
+        state: &mut JitState,
+        which: impl IntoIterator<Item = usize>,
+        deadline: Option<Instant>,
+        who: Who,
+    ) -> bool {
         let mut defined = Vec::new();
         let mut finished = true;
-        for (r, region) in self.regions.iter().enumerate() {
+        for r in which {
+            let region = &self.regions[r];
             if self.region_done[r].load(Relaxed) {
                 continue;
             }
@@ -452,6 +464,16 @@ impl Contract {
         let mut state = self.lock();
         let requested =
             std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        // Whole regions rather than single segments: the whole-contract pass would compile
+        // them again otherwise. A segment whose region is done yet has no code (the region
+        // failed) gets compiled alone.
+        let mut regions: Vec<usize> = requested
+            .iter()
+            .map(|&s| self.regions.partition_point(|r| r.end <= s))
+            .collect();
+        regions.sort_unstable();
+        regions.dedup();
+        self.compile_regions_in(&mut state, regions, None, Who::Background);
         for s in requested {
             self.compile_segment(&mut state, s, Who::Background);
         }
