@@ -247,6 +247,9 @@ impl Contract {
                 }
             }
         }
+        if state.broken {
+            return None;
+        }
         state.compiler.as_mut()
     }
 
@@ -300,6 +303,9 @@ impl Contract {
             let per_weight = now.elapsed().as_nanos() as u64 / weight;
             let average = COMPILE_NS_PER_WEIGHT.load(Relaxed);
             COMPILE_NS_PER_WEIGHT.store((average * 3 + per_weight) / 4, Relaxed);
+            if matches!(compiled, Err(CompileError::Panicked)) {
+                state.broken = true;
+            }
             match compiled {
                 Ok((id, size)) => defined.push((region.clone(), id, size)),
                 Err(CompileError::TooLarge) => region.clone().for_each(|s| self.refuse(s)),
@@ -419,21 +425,25 @@ impl Contract {
             return;
         }
         let tables = self.tables();
-        let defined = match self.ensure_compiler(state) {
+        let compiled = self
+            .ensure_compiler(state)
+            .map(|compiler| compiler.define(&self.analysis, s..s + 1, &tables));
+        let defined = match compiled {
+            Some(Ok((id, size))) => Some((s..s + 1, id, size)),
             None => {
                 self.refuse(s);
                 None
             }
-            Some(compiler) => match compiler.define(&self.analysis, s..s + 1, &tables) {
-                Ok((id, size)) => Some((s..s + 1, id, size)),
-                Err(e) => {
-                    if !matches!(e, CompileError::TooLarge) {
-                        tracing::warn!(segment = s, error = %e, "dtvm-jit: segment runs interpreted");
-                    }
-                    self.refuse(s);
-                    None
+            Some(Err(e)) => {
+                if matches!(e, CompileError::Panicked) {
+                    state.broken = true;
                 }
-            },
+                if !matches!(e, CompileError::TooLarge) {
+                    tracing::warn!(segment = s, error = %e, "dtvm-jit: segment runs interpreted");
+                }
+                self.refuse(s);
+                None
+            }
         };
         self.publish(state, defined.into_iter().collect(), who);
     }

@@ -66,6 +66,8 @@ pub(crate) enum CompileError {
     /// A segment exceeds [`MAX_SEGMENT_OPS`].
     TooLarge,
     Codegen(String),
+    /// Cranelift (or the lowering) panicked; the compiler must not be used again.
+    Panicked,
 }
 
 impl std::fmt::Display for CompileError {
@@ -73,6 +75,7 @@ impl std::fmt::Display for CompileError {
         match self {
             Self::TooLarge => write!(f, "segment too large"),
             Self::Codegen(e) => write!(f, "codegen: {e}"),
+            Self::Panicked => write!(f, "the compiler panicked"),
         }
     }
 }
@@ -180,6 +183,24 @@ impl Compiler {
         {
             return Err(CompileError::TooLarge);
         }
+        // A panic inside Cranelift (a bug, ours or its) must not fail the execution: the
+        // segments run in the interpreter instead, and the caller stops using this compiler.
+        let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.define_unchecked(analysis, segments.clone(), tables)
+        }));
+        attempt.unwrap_or_else(|_| {
+            self.module.clear_context(&mut self.ctx);
+            self.fctx = FunctionBuilderContext::new();
+            Err(CompileError::Panicked)
+        })
+    }
+
+    fn define_unchecked(
+        &mut self,
+        analysis: &CodeAnalysis,
+        segments: Range<usize>,
+        tables: &Tables,
+    ) -> Result<(FuncId, usize), CompileError> {
         self.ctx.func.signature = self.tail_sig.clone();
         let config = self.module.target_config();
         {
@@ -309,6 +330,8 @@ struct Lower<'a, 'f> {
     sp: Value,
     gas: Value,
     fail: Block,
+    /// Failure exits with a constant status (see [`Lower::fail_block`]).
+    fail_blocks: Vec<(i32, Block)>,
     /// Dynamic jumps, parameters (destination pc, sp, gas); created on first use.
     dispatch: Option<Block>,
     /// Branch to one of the region's segments, parameters (local index, sp, gas); created on
@@ -367,6 +390,7 @@ impl<'a, 'f> Lower<'a, 'f> {
             sp: params[1],
             gas: params[2],
             fail,
+            fail_blocks: Vec::new(),
             dispatch: None,
             switch: None,
             scratch,
@@ -405,6 +429,15 @@ impl<'a, 'f> Lower<'a, 'f> {
         }
         if let Some(switch) = self.switch {
             self.lower_switch(switch);
+        }
+        // Last: everything above may have asked for failure exits.
+        for (status, block) in std::mem::take(&mut self.fail_blocks) {
+            self.b.switch_to_block(block);
+            let ret = self
+                .b
+                .ins()
+                .iconst(I64, (DONE | status as u32 as u64) as i64);
+            self.b.ins().return_(&[ret]);
         }
         self.b.seal_all_blocks();
         let config = self.config;
@@ -700,11 +733,22 @@ impl<'a, 'f> Lower<'a, 'f> {
 
     fn fail_if(&mut self, cond: Value, status: i32) {
         let cont = self.b.create_block();
-        let status = self.b.ins().iconst(I32, status as i64);
-        self.b
-            .ins()
-            .brif(cond, self.fail, &[BlockArg::Value(status)], cont, &[]);
+        let fail = self.fail_block(status);
+        self.b.ins().brif(cond, fail, &[], cont, &[]);
         self.b.switch_to_block(cont);
+    }
+
+    /// The exit failing the frame with the constant `status`. One per status and without
+    /// parameters: branches to it carry no arguments, so they need no edge blocks of moves
+    /// (most blocks have one or two such branches; this keeps the function small to compile).
+    fn fail_block(&mut self, status: i32) -> Block {
+        if let Some(&(_, block)) = self.fail_blocks.iter().find(|(s, _)| *s == status) {
+            return block;
+        }
+        let block = self.b.create_block();
+        self.b.set_cold_block(block);
+        self.fail_blocks.push((status, block));
+        block
     }
 
     /// Fails the frame with `status` (I32) unless it is 0 (EVMC_SUCCESS).
@@ -717,8 +761,8 @@ impl<'a, 'f> Lower<'a, 'f> {
     }
 
     fn jump_fail(&mut self, status: i32) {
-        let status = self.b.ins().iconst(I32, status as i64);
-        self.b.ins().jump(self.fail, &[BlockArg::Value(status)]);
+        let fail = self.fail_block(status);
+        self.b.ins().jump(fail, &[]);
     }
 
     /// Flushes the virtual stack and returns the real stack pointer.
