@@ -298,9 +298,16 @@ fn bench_case(
             samples[i].push(runners[i].run_timed());
         }
     }
+    let jit = lineup
+        .columns
+        .iter()
+        .any(|c| c.is_jit)
+        .then(|| settled_jit_stats(case.code(), setup.rev))
+        .flatten();
     Ok(CaseResult {
         name: case.name.clone(),
         code_size: case.code().len(),
+        jit,
         gas_used: outcomes[reference].gas_used,
         engines: samples
             .iter()
@@ -312,6 +319,18 @@ fn bench_case(
             })
             .collect(),
     })
+}
+
+/// The JIT's counters for `code`, after waiting (boundedly) for its background compilation.
+fn settled_jit_stats(code: &[u8], rev: Revision) -> Option<dtvm_jit::SegmentStats> {
+    let until = Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let stats = dtvm_jit::segment_stats(code, rev)?;
+        if stats.compiled + stats.fallbacks >= stats.segments || Instant::now() > until {
+            return Some(stats);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
 }
 
 struct Pass<'a> {

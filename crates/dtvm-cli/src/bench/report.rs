@@ -48,6 +48,9 @@ pub struct EngineResult {
 pub struct CaseResult {
     pub name: String,
     pub code_size: usize,
+    /// The JIT's counters for the contract (shared by both JIT modes), once its background
+    /// compilation is done or after a bounded wait; `None` without a JIT mode.
+    pub jit: Option<dtvm_jit::SegmentStats>,
     pub gas_used: u64,
     /// One entry per engine, in column order.
     pub engines: Vec<EngineResult>,
@@ -194,22 +197,34 @@ fn compile_estimate(diff: f64) -> String {
 /// compared with.
 pub fn compile_table(columns: &[Column], results: &[CaseResult]) -> Option<String> {
     let mut out = String::from(
-        "| first case of a contract | code bytes | mode | 1st call µs | steady µs | 1st − steady µs (≈ analysis + compile) |\n|---|---:|---|---:|---:|---:|\n",
+        "| first case of a contract | code bytes | mode | 1st call µs | steady µs | 1st − steady µs (≈ analysis + compile) | segments compiled | compile ms, all (µs/byte) |\n|---|---:|---|---:|---:|---:|---:|---:|\n",
     );
     let mut any = false;
     for r in results {
         for (c, e) in columns.iter().zip(&r.engines) {
             if (c.is_jit || c.name == "interpreter") && e.first_sight {
                 any = true;
+                let (segments, compile) = match (&r.jit, c.is_jit) {
+                    (Some(j), true) => {
+                        let ms = j.compile_nanos as f64 / 1e6;
+                        (
+                            format!("{} of {}", j.compiled, j.segments),
+                            format!("{ms:.1} ({:.1})", ms * 1e3 / r.code_size.max(1) as f64),
+                        )
+                    }
+                    _ => (String::new(), String::new()),
+                };
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} | {} |",
                     r.name,
                     r.code_size,
                     c.name,
                     us(e.first_call),
                     us(e.steady.median),
-                    compile_estimate(e.first_call - e.steady.median)
+                    compile_estimate(e.first_call - e.steady.median),
+                    segments,
+                    compile
                 );
             }
         }
@@ -302,6 +317,7 @@ mod tests {
 
     fn result(name: &str, times: &[(f64, f64, bool)]) -> CaseResult {
         CaseResult {
+            jit: None,
             name: name.into(),
             code_size: 100,
             gas_used: 21,
