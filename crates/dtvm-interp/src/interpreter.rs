@@ -158,14 +158,15 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
                 let a = pop!();
                 let b = pop!();
                 let m = *top!();
-                *top!() = a.add_mod(b, m);
+                crate::modular::addmod(&a, &b, &m, top!());
                 pc += 1;
             }
             MULMOD => {
                 let a = pop!();
                 let b = pop!();
                 let m = *top!();
-                *top!() = a.mul_mod(b, m);
+                // In place: the remainder's limbs go straight to the stack slot.
+                crate::modular::mulmod(&a, &b, &m, top!());
                 pc += 1;
             }
             EXP => {
