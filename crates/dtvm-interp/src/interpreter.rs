@@ -24,6 +24,38 @@ fn push_value(code: &[u8], pc: usize, n: usize) -> U256 {
     }
 }
 
+/// Reads a stack word as four 8-byte loads. Arithmetic results reach the stack as four 8-byte
+/// stores, and a 16-byte load of such a word shortly after cannot be served from the store buffer:
+/// it waits for the stores to commit (a store-forwarding stall of ~15 cycles), which DUP and SWAP
+/// of a fresh result would otherwise hit on every such copy. Volatile reads keep LLVM from
+/// merging the loads back into vector loads; 8-byte loads forward from stores of any width.
+///
+/// # Safety
+/// `p` must be valid for reads and aligned.
+#[inline(always)]
+unsafe fn load_word(p: *const U256) -> [u64; 4] {
+    let p = p as *const u64;
+    // SAFETY: the caller guarantees a readable word; its four limbs are consecutive u64s.
+    unsafe {
+        [
+            p.read_volatile(),
+            p.add(1).read_volatile(),
+            p.add(2).read_volatile(),
+            p.add(3).read_volatile(),
+        ]
+    }
+}
+
+/// Writes a word loaded by [`load_word`].
+///
+/// # Safety
+/// `p` must be valid for writes and aligned.
+#[inline(always)]
+unsafe fn store_word(p: *mut U256, limbs: [u64; 4]) {
+    // SAFETY: the caller guarantees a writable word.
+    unsafe { p.write(U256::from_limbs(limbs)) }
+}
+
 /// Where the interpreter stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
@@ -361,15 +393,23 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
             }
             DUP1..=DUP16 => {
                 let n = (op - DUP1 + 1) as usize;
-                // SAFETY: the block's stack bounds guarantee n items below sp.
-                let v = unsafe { *sp.sub(n) };
-                push!(v);
+                // SAFETY: the block's stack bounds guarantee n items below sp and room at sp.
+                unsafe {
+                    let v = load_word(sp.sub(n));
+                    store_word(sp, v);
+                    sp = sp.add(1);
+                }
                 pc += 1;
             }
             SWAP1..=SWAP16 => {
                 let n = (op - SWAP1 + 1) as usize;
                 // SAFETY: the block's stack bounds guarantee n + 1 items below sp.
-                unsafe { std::ptr::swap(sp.sub(1), sp.sub(n + 1)) };
+                unsafe {
+                    let (top, other) = (sp.sub(1), sp.sub(n + 1));
+                    let (a, b) = (load_word(top), load_word(other));
+                    store_word(top, b);
+                    store_word(other, a);
+                }
                 pc += 1;
             }
             LOG0..=LOG4 => {
