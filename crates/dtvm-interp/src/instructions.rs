@@ -189,6 +189,22 @@ pub fn smod(a: U256, b: U256) -> U256 {
     }
 }
 
+/// ADDMOD (zero for a zero modulus).
+#[inline]
+pub fn addmod(a: U256, b: U256, m: U256) -> U256 {
+    let mut r = U256::ZERO;
+    crate::modular::addmod(&a, &b, &m, &mut r);
+    r
+}
+
+/// MULMOD (zero for a zero modulus).
+#[inline]
+pub fn mulmod(a: U256, b: U256, m: U256) -> U256 {
+    let mut r = U256::ZERO;
+    crate::modular::mulmod(&a, &b, &m, &mut r);
+    r
+}
+
 #[inline]
 pub fn slt(a: U256, b: U256) -> bool {
     match (is_negative(&a), is_negative(&b)) {

@@ -24,6 +24,40 @@ fn push_value(code: &[u8], pc: usize, n: usize) -> U256 {
     }
 }
 
+/// Reads a stack word as four 8-byte loads. Arithmetic results reach the stack as four 8-byte
+/// stores, and a 16-byte load of such a word shortly after cannot be served from the store buffer:
+/// it waits for the stores to commit (a store-forwarding stall of ~15 cycles). LLVM emits such
+/// loads for word copies (DUP, SWAP, arguments of out-of-line bodies) and zero or equality tests
+/// (ISZERO, JUMPI, EQ), mostly right after the instruction that produced the word. Volatile reads
+/// keep LLVM from merging the loads back into vector loads; 8-byte loads forward from stores of
+/// any width.
+///
+/// # Safety
+/// `p` must be valid for reads and aligned.
+#[inline(always)]
+unsafe fn load_word(p: *const U256) -> [u64; 4] {
+    let p = p as *const u64;
+    // SAFETY: the caller guarantees a readable word; its four limbs are consecutive u64s.
+    unsafe {
+        [
+            p.read_volatile(),
+            p.add(1).read_volatile(),
+            p.add(2).read_volatile(),
+            p.add(3).read_volatile(),
+        ]
+    }
+}
+
+/// Writes a word loaded by [`load_word`].
+///
+/// # Safety
+/// `p` must be valid for writes and aligned.
+#[inline(always)]
+unsafe fn store_word(p: *mut U256, limbs: [u64; 4]) {
+    // SAFETY: the caller guarantees a writable word.
+    unsafe { p.write(U256::from_limbs(limbs)) }
+}
+
 /// Where the interpreter stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
@@ -60,14 +94,21 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
     // The stack pointer lives in a register here and in `f.sp` only around calls that use the
     // frame; keeping it in memory would put a store-to-load round trip on every instruction.
     let mut sp = f.sp;
+    // Operands are read limb by limb (see `load_word`).
     macro_rules! pop {
         () => {{
             // SAFETY: the block's stack bounds were checked on entry (`begin_block`).
             unsafe {
                 sp = sp.sub(1);
-                *sp
+                U256::from_limbs(load_word(sp))
             }
         }};
+    }
+    macro_rules! peek {
+        () => {
+            // SAFETY: as for `pop`.
+            U256::from_limbs(unsafe { load_word(sp.sub(1)) })
+        };
     }
     macro_rules! top {
         () => {
@@ -120,14 +161,26 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
     macro_rules! binary {
         (|$a:ident, $b:ident| $e:expr) => {{
             let $a = pop!();
-            let $b = *top!();
+            let $b = peek!();
             *top!() = $e;
+            pc += 1;
+        }};
+    }
+    // For an out-of-line body: its result comes back through memory, stored as limbs, so it is
+    // copied to the stack limb by limb too.
+    macro_rules! binary_call {
+        (|$a:ident, $b:ident| $e:expr) => {{
+            let $a = pop!();
+            let $b = peek!();
+            let r = $e;
+            // SAFETY: `r` is a local; the top slot exists (as for `pop`).
+            unsafe { store_word(sp.sub(1), load_word(&r)) };
             pc += 1;
         }};
     }
     macro_rules! unary {
         (|$a:ident| $e:expr) => {{
-            let $a = *top!();
+            let $a = peek!();
             *top!() = $e;
             pc += 1;
         }};
@@ -151,29 +204,30 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
             ADD => binary!(|a, b| a.wrapping_add(b)),
             MUL => binary!(|a, b| a.wrapping_mul(b)),
             SUB => binary!(|a, b| a.wrapping_sub(b)),
-            DIV => binary!(|a, b| ins::div(a, b)),
-            SDIV => binary!(|a, b| ins::sdiv(a, b)),
-            MOD => binary!(|a, b| ins::rem(a, b)),
-            SMOD => binary!(|a, b| ins::smod(a, b)),
+            DIV => binary_call!(|a, b| ins::div(a, b)),
+            SDIV => binary_call!(|a, b| ins::sdiv(a, b)),
+            MOD => binary_call!(|a, b| ins::rem(a, b)),
+            SMOD => binary_call!(|a, b| ins::smod(a, b)),
             ADDMOD => {
                 let a = pop!();
                 let b = pop!();
-                let m = *top!();
-                *top!() = a.add_mod(b, m);
+                let m = peek!();
+                crate::modular::addmod(&a, &b, &m, top!());
                 pc += 1;
             }
             MULMOD => {
                 let a = pop!();
                 let b = pop!();
-                let m = *top!();
-                *top!() = a.mul_mod(b, m);
+                let m = peek!();
+                // In place: the remainder's limbs go straight to the stack slot.
+                crate::modular::mulmod(&a, &b, &m, top!());
                 pc += 1;
             }
             EXP => {
                 tri!(with_frame!(ins::exp(f)));
                 pc += 1;
             }
-            SIGNEXTEND => binary!(|a, b| ins::signextend(a, b)),
+            SIGNEXTEND => binary_call!(|a, b| ins::signextend(a, b)),
             LT => binary!(|a, b| bool_u256!(a < b)),
             GT => binary!(|a, b| bool_u256!(a > b)),
             SLT => binary!(|a, b| bool_u256!(ins::slt(a, b))),
@@ -187,7 +241,7 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
             BYTE => binary!(|a, b| ins::byte(a, b)),
             SHL => binary!(|a, b| ins::shl(a, b)),
             SHR => binary!(|a, b| ins::shr(a, b)),
-            SAR => binary!(|a, b| ins::sar(a, b)),
+            SAR => binary_call!(|a, b| ins::sar(a, b)),
             CLZ => unary!(|a| ins::clz(a)),
             KECCAK256 => {
                 tri!(with_frame!(ins::keccak(f)));
@@ -364,15 +418,23 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
             }
             DUP1..=DUP16 => {
                 let n = (op - DUP1 + 1) as usize;
-                // SAFETY: the block's stack bounds guarantee n items below sp.
-                let v = unsafe { *sp.sub(n) };
-                push!(v);
+                // SAFETY: the block's stack bounds guarantee n items below sp and room at sp.
+                unsafe {
+                    let v = load_word(sp.sub(n));
+                    store_word(sp, v);
+                    sp = sp.add(1);
+                }
                 pc += 1;
             }
             SWAP1..=SWAP16 => {
                 let n = (op - SWAP1 + 1) as usize;
                 // SAFETY: the block's stack bounds guarantee n + 1 items below sp.
-                unsafe { std::ptr::swap(sp.sub(1), sp.sub(n + 1)) };
+                unsafe {
+                    let (top, other) = (sp.sub(1), sp.sub(n + 1));
+                    let (a, b) = (load_word(top), load_word(other));
+                    store_word(top, b);
+                    store_word(other, a);
+                }
                 pc += 1;
             }
             LOG0..=LOG4 => {

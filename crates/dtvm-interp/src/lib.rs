@@ -10,6 +10,7 @@
 pub mod instructions;
 mod interpreter;
 pub mod memory;
+mod modular;
 
 use ::evmc_vm::sys::*;
 use ::evmc_vm::{ExecutionContext, ExecutionMessage, ExecutionResult};
