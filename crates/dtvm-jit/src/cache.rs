@@ -53,6 +53,7 @@ fn region_weight(analysis: &CodeAnalysis, region: &Range<usize>) -> u64 {
 }
 
 /// The shared stubs; `None` when this machine cannot run Cranelift code.
+#[inline(never)]
 pub(crate) fn shared_stubs() -> Option<&'static Stubs> {
     stubs::stubs(resolve_hook, interpret_hook)
 }
@@ -162,6 +163,7 @@ fn plan_regions(analysis: &CodeAnalysis) -> Vec<Range<usize>> {
 }
 
 impl Contract {
+    #[inline(never)]
     fn new(analysis: Arc<CodeAnalysis>, stubs: &'static Stubs) -> Self {
         let starts = analysis.segment_starts();
         let mut segment_of_pc = vec![0u32; analysis.code_len()].into_boxed_slice();
@@ -226,9 +228,15 @@ impl Contract {
     /// for one call's budget is finished by the next calls (and the background compiler);
     /// meanwhile its uncompiled segments resolve lazily.
     pub(crate) fn compile_all(self: &Arc<Self>, deadline: Instant) {
-        if self.all_compiled.load(Acquire) {
-            return;
+        if !self.all_compiled.load(Acquire) {
+            self.compile_rest(deadline);
         }
+    }
+
+    // Out of line, as everything that compiles: the compiler's large locals must not sit in the
+    // frame of `execute`, which stays on the native stack across nested calls.
+    #[inline(never)]
+    fn compile_rest(self: &Arc<Self>, deadline: Instant) {
         let mut state = self.lock();
         if !self.all_compiled.load(Relaxed) {
             if self.compile_regions(&mut state, Some(deadline), Who::Caller) {
@@ -263,6 +271,7 @@ impl Contract {
     }
 
     /// [`Contract::compile_regions`] for the regions `which` (indices, ascending).
+    #[inline(never)]
     fn compile_regions_in(
         &self,
         state: &mut JitState,
@@ -387,6 +396,7 @@ impl Contract {
     /// before anything else, and the caller interprets it until it is published, so a cold call
     /// costs what the interpreter costs; a segment entered [`HOT_ENTRIES`] times meanwhile is
     /// compiled by the caller after all.
+    #[inline(never)]
     fn resolve(self: &Arc<Self>, s: usize, deadline: Instant) -> usize {
         self.counters.resolver_entries.fetch_add(1, Relaxed);
         if background::enabled() {
@@ -419,6 +429,7 @@ impl Contract {
     }
 
     /// Compiles segment `s` alone, unless it has code (or a refusal) already.
+    #[inline(never)]
     fn compile_segment(&self, state: &mut JitState, s: usize, who: Who) {
         if self.slots[s].load(Acquire) != self.stubs.resolve {
             return;
@@ -618,6 +629,8 @@ static CACHE: once_cell::sync::Lazy<RwLock<CacheMap>> =
     once_cell::sync::Lazy::new(|| RwLock::new(CacheMap::default()));
 
 /// The compiled contract for `code` at `rev`, created (uncompiled) on first use.
+// Out of line: creation and eviction (dropping a contract frees its module) have large frames.
+#[inline(never)]
 pub(crate) fn contract(
     code: &[u8],
     rev: Revision,

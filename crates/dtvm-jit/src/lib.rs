@@ -43,7 +43,7 @@ pub fn execute(
         return ExecutionResult::new(EVMC_SUCCESS, msg.gas().max(0), 0, Vec::new());
     }
     let Some(stubs) = cache::shared_stubs() else {
-        return dtvm_interp::execute(ctx, rev, msg, code);
+        return interpret(ctx, rev, msg, code);
     };
     let deadline = std::time::Instant::now() + cache::CALL_COMPILE_BUDGET;
     let contract = cache::contract(code, rev, lazy, stubs);
@@ -53,4 +53,17 @@ pub fn execute(
     dtvm_interp::execute_analyzed(ctx, rev, msg, contract.analysis(), |frame| {
         contract.run(frame, deadline)
     })
+}
+
+/// The interpreter, for a machine Cranelift cannot target. Out of line: inlined, the interpreter
+/// loop's frame would sit in `execute`'s, which stays on the native stack at every call level.
+#[cold]
+#[inline(never)]
+fn interpret(
+    ctx: &mut ExecutionContext,
+    rev: Revision,
+    msg: &ExecutionMessage,
+    code: &[u8],
+) -> ExecutionResult {
+    dtvm_interp::execute(ctx, rev, msg, code)
 }
