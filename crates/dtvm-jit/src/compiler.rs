@@ -55,6 +55,8 @@ pub(crate) const OFF_SP: i32 = offset_of!(Frame<'static, 'static>, sp) as i32;
 const OFF_BASE: i32 = offset_of!(Frame<'static, 'static>, stack_base) as i32;
 pub(crate) const OFF_GAS: i32 = offset_of!(Frame<'static, 'static>, gas_left) as i32;
 const WORD: i32 = 32;
+/// Stack items the virtual stack keeps in SSA values at most (see [`Lower::limit_cache`]).
+const MAX_CACHED: usize = 16;
 const OFF_MEM_BASE: i32 =
     (offset_of!(Frame<'static, 'static>, memory) + Memory::OFFSET_BASE) as i32;
 const OFF_MEM_LEN: i32 = (offset_of!(Frame<'static, 'static>, memory) + Memory::OFFSET_LEN) as i32;
@@ -325,7 +327,6 @@ struct Lower<'a, 'f> {
     sigs: Sigs,
     frame: Value,
     base: Value,
-    zero: Value,
     /// The materialised stack pointer and the gas left, as SSA values of the current block.
     sp: Value,
     gas: Value,
@@ -359,7 +360,6 @@ impl<'a, 'f> Lower<'a, 'f> {
         let params = b.block_params(entry).to_vec();
         let frame = params[0];
         let base = b.ins().load(I64, FLAGS, frame, OFF_BASE);
-        let zero = b.ins().iconst(I64, 0);
         let scratch =
             b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 96, 4));
         let fail = b.create_block();
@@ -386,7 +386,6 @@ impl<'a, 'f> Lower<'a, 'f> {
             sigs,
             frame,
             base,
-            zero,
             sp: params[1],
             gas: params[2],
             fail,
@@ -593,7 +592,8 @@ impl<'a, 'f> Lower<'a, 'f> {
                 }
                 GAS => {
                     let g = self.gas;
-                    self.push(Word::Ssa([g, self.zero, self.zero, self.zero]));
+                    let z = self.zero();
+                    self.push(Word::Ssa([g, z, z, z]));
                     self.enter_next_block(pc + 1)
                 }
                 JUMP => {
@@ -765,6 +765,12 @@ impl<'a, 'f> Lower<'a, 'f> {
         self.b.ins().jump(fail, &[]);
     }
 
+    /// A zero limb, defined where it is used: one zero shared by the whole function would be a
+    /// live range across all of it, which the register allocator handles badly.
+    fn zero(&mut self) -> Value {
+        self.b.ins().iconst(I64, 0)
+    }
+
     /// Flushes the virtual stack and returns the real stack pointer.
     fn settle(&mut self) -> Value {
         self.flush_all();
@@ -880,7 +886,7 @@ impl<'a, 'f> Lower<'a, 'f> {
                 let limbs = *c.as_limbs();
                 std::array::from_fn(|i| {
                     if limbs[i] == 0 {
-                        self.zero
+                        self.zero()
                     } else {
                         self.b.ins().iconst(I64, limbs[i] as i64)
                     }
@@ -910,6 +916,7 @@ impl<'a, 'f> Lower<'a, 'f> {
                     word,
                     dirty: false,
                 });
+                self.limit_cache(idx);
                 word
             }
         }
@@ -923,7 +930,35 @@ impl<'a, 'f> Lower<'a, 'f> {
         };
         match self.find(idx) {
             Some(p) => self.vs.slots[p] = slot,
-            None => self.vs.slots.push(slot),
+            None => {
+                self.vs.slots.push(slot);
+                self.limit_cache(idx);
+            }
+        }
+    }
+
+    /// Keeps at most [`MAX_CACHED`] items in SSA: beyond that the deepest one (other than
+    /// `keep`) goes to the frame's stack. Long straight-line code would otherwise keep hundreds
+    /// of words live at once, which makes register allocation superlinear (a 2,000-instruction
+    /// segment took 15 us per instruction) and only spills them anyway.
+    fn limit_cache(&mut self, keep: i32) {
+        if self.vs.slots.len() <= MAX_CACHED {
+            return;
+        }
+        let Some(p) = (0..self.vs.slots.len())
+            .filter(|&p| self.vs.slots[p].idx != keep)
+            .min_by_key(|&p| self.vs.slots[p].idx)
+        else {
+            return;
+        };
+        let s = self.vs.slots.swap_remove(p);
+        if s.dirty {
+            let limbs = self.materialize(s.word);
+            for (k, limb) in limbs.into_iter().enumerate() {
+                self.b
+                    .ins()
+                    .store(FLAGS, limb, self.sp, s.idx * WORD + 8 * k as i32);
+            }
         }
     }
 
@@ -1201,7 +1236,10 @@ impl<'a, 'f> Lower<'a, 'f> {
         let two = |s: &mut Self| (s.materialize(args[0]), s.materialize(args[1]));
         let flag = |s: &mut Self, f: Value| {
             let v = s.b.ins().uextend(I64, f);
-            Word::Ssa([v, s.zero, s.zero, s.zero])
+            {
+                let z = s.zero();
+                Word::Ssa([v, z, z, z])
+            }
         };
         let power_of_two = const_b.filter(|b| b.is_power_of_two());
         match op {
@@ -1229,7 +1267,7 @@ impl<'a, 'f> Lower<'a, 'f> {
                     if k >= hi {
                         a[i]
                     } else if k <= lo {
-                        self.zero
+                        self.zero()
                     } else {
                         let mask = (1u64 << (k - lo)) - 1;
                         self.b.ins().band_imm_u(a[i], mask as i64)
@@ -1298,7 +1336,10 @@ impl<'a, 'f> Lower<'a, 'f> {
                 let k = 31 - i.as_limbs()[0] as usize; // byte index from the least significant
                 let v = self.b.ins().ushr_imm_u(x[k / 8], ((k % 8) * 8) as i64);
                 let v = self.b.ins().band_imm_u(v, 0xff);
-                Word::Ssa([v, self.zero, self.zero, self.zero])
+                {
+                    let z = self.zero();
+                    Word::Ssa([v, z, z, z])
+                }
             }
             _ => self.call_pure_helper(shims::pure_helper(op), args),
         }
@@ -1349,7 +1390,7 @@ impl<'a, 'f> Lower<'a, 'f> {
         let ext = if signed {
             self.b.ins().sshr_imm_u(r, 63)
         } else {
-            self.zero
+            self.zero()
         };
         self.b
             .ins()
@@ -1415,9 +1456,10 @@ impl<'a, 'f> Lower<'a, 'f> {
     /// Wrapping 256-bit product, schoolbook on 64-bit limbs: limb k collects the low halves of
     /// a_i * b_j with i + j = k, the high halves with i + j = k - 1, and the carries of limb k - 1.
     fn mul(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
-        let mut r = [self.zero; 4];
+        let z = self.zero();
+        let mut r = [z; 4];
         // Carries into the next limb, counted in an i64.
-        let mut carry = self.zero;
+        let mut carry = z;
         for k in 0..4 {
             let mut terms = Vec::with_capacity(8);
             for i in 0..=k {
@@ -1436,7 +1478,7 @@ impl<'a, 'f> Lower<'a, 'f> {
                 break;
             }
             let mut acc = carry;
-            let mut next = self.zero;
+            let mut next = self.zero();
             for t in terms {
                 let (sum, c) = self.b.ins().uadd_overflow(acc, t);
                 let c = self.b.ins().uextend(I64, c);
@@ -1481,7 +1523,7 @@ impl<'a, 'f> Lower<'a, 'f> {
         let fill = if op == SAR {
             self.b.ins().sshr_imm_u(x[3], 63)
         } else {
-            self.zero
+            self.zero()
         };
         if shift >= U256::from(256) {
             return [fill; 4];
@@ -1491,7 +1533,7 @@ impl<'a, 'f> Lower<'a, 'f> {
         std::array::from_fn(|i| {
             if op == SHL {
                 if i < q {
-                    return self.zero;
+                    return self.zero();
                 }
                 let v = self.b.ins().ishl_imm_u(x[i - q], r);
                 if r == 0 || i == q {
