@@ -4,7 +4,7 @@
 mod common;
 use common::gen::bomb;
 use common::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const KINDS: [&str; 6] = [
     "all JUMPDEST",
