@@ -68,12 +68,15 @@ run() {
     local t=$1
     step "fuzz $t for ${seconds}s"
     # corpus/<t> collects what the run finds (kept between runs, not committed); seeds/<t> is
-    # read-only input. -timeout: a single input running 10 s is a finding (a hang), far above
-    # any legitimate program's time. -rss_limit_mb: the machine has 24 GB; a run using 4 GB is
-    # a finding too.
+    # read-only input. -timeout: a single input running 30 s is a finding (a hang). This build
+    # has debug assertions, which turn on Cranelift's IR verifier, and AddressSanitizer: the
+    # JIT compiles several times slower than in release (24 KB of JUMPDEST runs took 13 s per
+    # input here on a loaded 2-core machine, 0.3 s in release; it is replayed from
+    # tests/fuzz-regressions/). -rss_limit_mb: the machine has 24 GB; a run using 4 GB is a
+    # finding too.
     cargo "${toolchain[@]}" fuzz run -O --debug-assertions "$t" \
         "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
-        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len=30000 \
+        -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 -max_len=30000 \
         -print_final_stats=1
 }
 
