@@ -1275,6 +1275,18 @@ impl<'a, 'f> Lower<'a, 'f> {
                 }))
             }
             DIV | MOD | SDIV | SMOD => self.lower_division(op, args),
+            // SIGNEXTEND(k, x) with a constant byte index: shift the sign byte to the top and
+            // back, arithmetically.
+            SIGNEXTEND if const_a.is_some() => {
+                let k = const_a.unwrap_or_default();
+                let x = self.materialize(args[1]);
+                if k >= U256::from(31) {
+                    return Word::Ssa(x);
+                }
+                let bits = U256::from((31 - k.as_limbs()[0]) * 8);
+                let up = self.shift_const(SHL, bits, x);
+                Word::Ssa(self.shift_const(SAR, bits, up))
+            }
             ADD => {
                 let (a, b) = two(self);
                 Word::Ssa(self.add(a, b))

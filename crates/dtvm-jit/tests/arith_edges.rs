@@ -1,5 +1,5 @@
 //! The JIT's inline arithmetic shortcuts (64-bit division, power-of-two multiplication, division
-//! and modulus, constant shifts) against the interpreter, over operands at every boundary they
+//! and modulus, constant shifts, SIGNEXTEND and BYTE by a constant) against the interpreter, over operands at every boundary they
 //! test: zero, one, 64-bit limits, sign boundaries, powers of two, the maximum.
 
 mod common;
@@ -15,6 +15,12 @@ fn samples() -> Vec<U256> {
         U256::from(2),
         U256::from(3),
         U256::from(7),
+        // Byte indexes at SIGNEXTEND's and BYTE's boundaries.
+        U256::from(30),
+        U256::from(31),
+        U256::from(32),
+        U256::from(0x80),
+        U256::from(0x7f),
         U256::from(u64::MAX),
         U256::from(i64::MAX as u64),
         U256::from(1u64 << 63),
@@ -59,7 +65,7 @@ fn program(op: u8, a: U256, b: U256, known: (bool, bool)) -> (Vec<u8>, Vec<u8>) 
 fn arithmetic_shortcuts_match_the_interpreter() {
     let samples = samples();
     let mut cases = 0;
-    for op in [MUL, DIV, MOD, SDIV, SMOD, SHL, SHR, SAR] {
+    for op in [MUL, DIV, MOD, SDIV, SMOD, SHL, SHR, SAR, SIGNEXTEND, BYTE] {
         for &a in &samples {
             for &b in &samples {
                 for known in [(false, false), (true, false), (false, true)] {
@@ -80,5 +86,5 @@ fn arithmetic_shortcuts_match_the_interpreter() {
             }
         }
     }
-    assert_eq!(cases, 8 * 21 * 21 * 3);
+    assert_eq!(cases, 10 * samples.len() * samples.len() * 3);
 }
