@@ -240,18 +240,13 @@ impl Contract {
     // frame of `execute`, which stays on the native stack across nested calls.
     #[inline(never)]
     fn compile_rest(self: &Arc<Self>, deadline: Instant) {
-        // Another caller compiling the same contract is waited for (then there is little or
-        // nothing left to do); the background compiler may hold the lock for the length of one
-        // big segment (~100 ms), so the wait ends with the call's budget.
-        let mut state = loop {
-            match self.jit.try_lock() {
-                Ok(g) => break g,
-                Err(TryLockError::Poisoned(e)) => break e.into_inner(),
-                Err(TryLockError::WouldBlock) if Instant::now() >= deadline => return,
-                Err(TryLockError::WouldBlock) => {
-                    std::thread::sleep(Duration::from_micros(100));
-                }
-            }
+        // Whoever holds the lock (another caller, or the background compiler in the middle of
+        // a big segment) is compiling this contract already: run with what is compiled rather
+        // than wait (uncompiled segments resolve to the interpreter meanwhile).
+        let mut state = match self.jit.try_lock() {
+            Ok(g) => g,
+            Err(TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(TryLockError::WouldBlock) => return,
         };
         if !self.all_compiled.load(Relaxed) {
             if self.compile_regions(&mut state, Some(deadline), Who::Caller) {
