@@ -105,6 +105,11 @@ fn shrink(mut case: Case) -> Case {
 
 #[test]
 fn jit_matches_interpreter() {
+    // Compilation in the caller only: multipass then compiles every program whole before
+    // running it and lazy compiles each segment on first entry, so the comparison exercises
+    // compiled code deterministically. (With background compilers a caller that finds the
+    // compile lock taken runs interpreted; `lazy_background.rs` covers that policy.)
+    dtvm_jit::set_background_threads(0);
     with_big_stack(differential);
 }
 
