@@ -19,8 +19,10 @@ use std::time::{Duration, Instant};
 /// when it runs out are interpreted in that call and compiled by later calls or in the
 /// background, so no contract, however adversarial, stalls a call for long.
 pub(crate) const CALL_COMPILE_BUDGET: Duration = Duration::from_millis(50);
-/// How long a background thread keeps the compile lock before letting callers in.
+/// How long a background thread keeps the compile lock before letting callers in (it finishes
+/// the region it is in: a few milliseconds, or ~100 ms for a segment only it compiles).
 const BACKGROUND_SLICE: Duration = Duration::from_millis(2);
+
 /// Machine code the cache keeps (contracts in use are never freed, whatever this says).
 const CACHE_BUDGET_BYTES: usize = 256 << 20;
 /// Instructions per region: register allocation cost grows faster than linearly with function
@@ -70,7 +72,8 @@ pub struct SegmentStats {
     pub compiled: usize,
     /// Of those, compiled by a background thread.
     pub compiled_in_background: usize,
-    /// Times a caller entered a segment that was not compiled yet (lazy mode).
+    /// Times a caller entered a segment that was not compiled yet (with background compilers:
+    /// segments a caller entered uncompiled).
     pub resolver_entries: usize,
     /// Segments that will always run in the interpreter (too large, over budget, or failed).
     pub fallbacks: usize,
@@ -119,6 +122,10 @@ pub(crate) struct Contract {
     all_compiled: AtomicBool,
     /// Handed to the background compiler already (once is enough: it works until all is done).
     queued: AtomicBool,
+    /// Callers waiting for the compile lock: the background compiler gives way to them.
+    callers_waiting: AtomicUsize,
+    /// Regions not done yet that a caller may compile (not the background-only big segments).
+    caller_regions_left: AtomicUsize,
     /// Per segment: entries while uncompiled (see [`Contract::resolve`]).
     entries: Box<[AtomicU32]>,
     /// Segments a caller entered uncompiled, for the background compiler to do first.
@@ -136,6 +143,11 @@ struct CallContext<'c> {
 enum Who {
     Caller,
     Background,
+}
+
+/// Whether `region` is a segment only the background compiler compiles.
+fn is_big(analysis: &CodeAnalysis, region: &Range<usize>) -> bool {
+    region.len() == 1 && segment_ops(analysis, region.start) > CALLER_SEGMENT_OPS
 }
 
 /// Consecutive segments of at most [`REGION_OPS`] instructions; a segment too big for a caller to
@@ -176,6 +188,7 @@ impl Contract {
             }
         }
         let regions = plan_regions(&analysis).into_boxed_slice();
+        let caller_regions = regions.iter().filter(|r| !is_big(&analysis, r)).count();
         let n = starts.len();
         Self {
             slots: (0..starts.len())
@@ -192,6 +205,8 @@ impl Contract {
             }),
             all_compiled: AtomicBool::new(false),
             queued: AtomicBool::new(false),
+            callers_waiting: AtomicUsize::new(0),
+            caller_regions_left: AtomicUsize::new(caller_regions),
             entries: (0..n).map(|_| AtomicU32::new(0)).collect(),
             pending: Mutex::new(Vec::new()),
             counters: Counters::default(),
@@ -240,13 +255,25 @@ impl Contract {
     // frame of `execute`, which stays on the native stack across nested calls.
     #[inline(never)]
     fn compile_rest(self: &Arc<Self>, deadline: Instant) {
-        // Whoever holds the lock (another caller, or the background compiler in the middle of
-        // a big segment) is compiling this contract already: run with what is compiled rather
-        // than wait (uncompiled segments resolve to the interpreter meanwhile).
-        let mut state = match self.jit.try_lock() {
-            Ok(g) => g,
-            Err(TryLockError::Poisoned(e)) => e.into_inner(),
-            Err(TryLockError::WouldBlock) => return,
+        // Nothing a caller may compile is left (big segments are the background's): run.
+        if self.caller_regions_left.load(Relaxed) == 0 {
+            return;
+        }
+        // The lock holder is compiling this contract: another caller, or the background
+        // compiler, which gives way at its next region boundary when a caller waits (a region
+        // takes milliseconds). The wait ends with the call's budget at the latest.
+        self.callers_waiting.fetch_add(1, Relaxed);
+        let state = loop {
+            match self.jit.try_lock() {
+                Ok(g) => break Some(g),
+                Err(TryLockError::Poisoned(e)) => break Some(e.into_inner()),
+                Err(TryLockError::WouldBlock) if Instant::now() >= deadline => break None,
+                Err(TryLockError::WouldBlock) => std::thread::sleep(Duration::from_micros(50)),
+            }
+        };
+        self.callers_waiting.fetch_sub(1, Relaxed);
+        let Some(mut state) = state else {
+            return;
         };
         if !self.all_compiled.load(Relaxed) {
             if self.compile_regions(&mut state, Some(deadline), Who::Caller) {
@@ -296,6 +323,10 @@ impl Contract {
             if self.region_done[r].load(Relaxed) {
                 continue;
             }
+            if who == Who::Background && self.callers_waiting.load(Relaxed) > 0 {
+                finished = false;
+                break;
+            }
             let big =
                 region.len() == 1 && segment_ops(&self.analysis, region.start) > CALLER_SEGMENT_OPS;
             if big && who == Who::Caller {
@@ -304,7 +335,7 @@ impl Contract {
                     finished = false;
                 } else {
                     self.refuse(region.start);
-                    self.region_done[r].store(true, Relaxed);
+                    self.mark_done(r);
                 }
                 continue;
             }
@@ -319,7 +350,7 @@ impl Contract {
             }
             let Some(compiler) = self.ensure_compiler(state) else {
                 region.clone().for_each(|s| self.refuse(s));
-                self.region_done[r].store(true, Relaxed);
+                self.mark_done(r);
                 continue;
             };
             let cpu = thread_cpu_nanos();
@@ -341,10 +372,17 @@ impl Contract {
                     tracing::warn!(region = ?region, error = %e, "dtvm-jit: region not compiled");
                 }
             }
-            self.region_done[r].store(true, Relaxed);
+            self.mark_done(r);
         }
         self.publish(state, defined, who);
         finished
+    }
+
+    /// Region `r` needs no more compiling (under the compile lock).
+    fn mark_done(&self, r: usize) {
+        if !self.region_done[r].swap(true, Relaxed) && !is_big(&self.analysis, &self.regions[r]) {
+            self.caller_regions_left.fetch_sub(1, Relaxed);
+        }
     }
 
     /// Makes the defined regions executable and points their segments' slots at them.
@@ -408,10 +446,13 @@ impl Contract {
     /// compiled by the caller after all.
     #[inline(never)]
     fn resolve(self: &Arc<Self>, s: usize, deadline: Instant) -> usize {
-        self.counters.resolver_entries.fetch_add(1, Relaxed);
         if background::enabled() {
-            let entries = self.entries[s].fetch_add(1, Relaxed);
+            // Counted without read-modify-write (racing threads may lose a count, which only
+            // delays the hot threshold): this runs at every entry of an interpreted segment.
+            let entries = self.entries[s].load(Relaxed);
+            self.entries[s].store(entries.saturating_add(1), Relaxed);
             if entries == 0 {
+                self.counters.resolver_entries.fetch_add(1, Relaxed);
                 self.pending
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -421,6 +462,8 @@ impl Contract {
             if entries < HOT_ENTRIES {
                 return self.stubs.interpret;
             }
+        } else {
+            self.counters.resolver_entries.fetch_add(1, Relaxed);
         }
         if Instant::now() >= deadline {
             return self.stubs.interpret;
@@ -502,6 +545,11 @@ impl Contract {
     /// Background slice: compiles the segments callers asked for, then regions for a while.
     /// `false` when none are left.
     fn compile_in_background(&self) -> bool {
+        if self.callers_waiting.load(Relaxed) > 0 {
+            // A caller compiles this contract itself: come back later.
+            std::thread::sleep(Duration::from_millis(1));
+            return true;
+        }
         let mut state = self.lock();
         let requested =
             std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
