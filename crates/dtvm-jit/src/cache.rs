@@ -473,6 +473,12 @@ impl Contract {
             Err(TryLockError::Poisoned(e)) => e.into_inner(),
             Err(TryLockError::WouldBlock) => return self.stubs.interpret,
         };
+        if background::enabled() {
+            // A hot segment: compile its whole region (a few milliseconds), which the
+            // background compiler would otherwise compile again after this segment alone.
+            let region = self.regions.partition_point(|r| r.end <= s);
+            self.compile_regions_in(&mut state, [region], Some(deadline), Who::Caller);
+        }
         self.compile_segment(&mut state, s, Who::Caller);
         match self.slots[s].load(Acquire) {
             // Publication failed without refusing: interpret this time.
@@ -563,8 +569,21 @@ impl Contract {
         regions.sort_unstable();
         regions.dedup();
         self.compile_regions_in(&mut state, regions, None, Who::Background);
+        let mut later = Vec::new();
         for s in requested {
-            self.compile_segment(&mut state, s, Who::Background);
+            let region = self.regions.partition_point(|r| r.end <= s);
+            if self.region_done[region].load(Relaxed) {
+                self.compile_segment(&mut state, s, Who::Background);
+            } else {
+                // Its region was left for a waiting caller: ask again next slice.
+                later.push(s);
+            }
+        }
+        if !later.is_empty() {
+            self.pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(later);
         }
         let deadline = Instant::now() + BACKGROUND_SLICE;
         let finished = self.compile_regions(&mut state, Some(deadline), Who::Background);
