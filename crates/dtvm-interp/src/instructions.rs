@@ -139,7 +139,10 @@ pub fn div(a: U256, b: U256) -> U256 {
         Some((q, _)) => U256::from(q),
         None if a < b => U256::ZERO,
         None if b.is_power_of_two() => a >> b.trailing_zeros(),
-        None => a.div_rem(b).0,
+        None => match wide_division(&a, &b) {
+            Some((q, _)) => U256::from(q),
+            None => a.div_rem(b).0,
+        },
     }
 }
 
@@ -152,7 +155,10 @@ pub fn rem(a: U256, b: U256) -> U256 {
         Some((_, r)) => U256::from(r),
         None if a < b => a,
         None if b.is_power_of_two() => a & !(U256::MAX << b.trailing_zeros()),
-        None => a.div_rem(b).1,
+        None => match wide_division(&a, &b) {
+            Some((_, r)) => U256::from(r),
+            None => a.div_rem(b).1,
+        },
     }
 }
 
@@ -163,6 +169,19 @@ pub fn rem(a: U256, b: U256) -> U256 {
 fn small_division(a: &U256, b: &U256) -> Option<(u64, u64)> {
     let (x, y) = (a.as_limbs(), b.as_limbs());
     (x[1] | x[2] | x[3] | y[1] | y[2] | y[3] == 0).then(|| (x[0] / y[0], x[0] % y[0]))
+}
+
+/// Quotient and remainder when both fit in 128 bits (`b != 0`): fixed-point code divides
+/// products of two scaled numbers (snailtracer's SDIVs), too wide for 64 bits, and the
+/// machine's 128-bit division beats the general 256-bit one.
+#[inline(always)]
+fn wide_division(a: &U256, b: &U256) -> Option<(u128, u128)> {
+    let (x, y) = (a.as_limbs(), b.as_limbs());
+    (x[2] | x[3] | y[2] | y[3] == 0).then(|| {
+        let x = x[0] as u128 | (x[1] as u128) << 64;
+        let y = y[0] as u128 | (y[1] as u128) << 64;
+        (x / y, x % y)
+    })
 }
 
 pub fn sdiv(a: U256, b: U256) -> U256 {
@@ -885,6 +904,9 @@ mod tests {
             U256::from(1) << 255,
             (U256::from(1) << 255) + U256::from(7),
             U256::from(1) << 64,
+            (U256::from(1) << 127) + U256::from(99),
+            (U256::from(1) << 128) - U256::from(1),
+            U256::from(3) << 70,
             U256::from(1) << 200,
             (U256::from(1) << 200) - U256::from(1),
         ];
