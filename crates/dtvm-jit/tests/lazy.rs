@@ -84,17 +84,20 @@ fn lazy_compiles_only_reached_segments() {
     let stats = dtvm_jit::segment_stats(&code, dtvm_core::CANCUN).expect("cached");
     assert_eq!(stats.compiled, 1 + 2 * BODY_SEGMENTS);
 
-    // Multipass on the same code compiles the rest once.
-    assert_eq!(
-        call(&code, Engine::Multipass, 12),
-        call(&code, Engine::Interp, 12)
-    );
-    let stats = dtvm_jit::segment_stats(&code, dtvm_core::CANCUN).expect("cached");
-    assert_eq!(stats.fallbacks, 0);
-    assert!(stats.compiled > 1 + 2 * BODY_SEGMENTS && stats.compiled <= total);
-    // An optimised build compiles these 161 small segments well within the per-call budget;
-    // an unoptimised one (Cranelift's verifier on) may stop at the budget, by design.
-    if !cfg!(debug_assertions) {
-        assert_eq!(stats.compiled, total);
+    // Multipass on the same code compiles the rest, within its per-call budget: one call in an
+    // optimised build on an idle machine, a few when the machine is loaded (the budget is wall
+    // time) or in an unoptimised build (Cranelift's verifier on).
+    let mut stats = dtvm_jit::segment_stats(&code, dtvm_core::CANCUN).expect("cached");
+    for _ in 0..50 {
+        assert_eq!(
+            call(&code, Engine::Multipass, 12),
+            call(&code, Engine::Interp, 12)
+        );
+        stats = dtvm_jit::segment_stats(&code, dtvm_core::CANCUN).expect("cached");
+        if stats.compiled == total {
+            break;
+        }
     }
+    assert_eq!(stats.fallbacks, 0);
+    assert_eq!(stats.compiled, total, "{stats:?}");
 }

@@ -69,8 +69,17 @@ fn sixteen_threads_on_cold_contracts() {
     for h in handles {
         h.join().expect("thread panicked");
     }
-    for code in &shared.0 {
-        let stats = dtvm_jit::segment_stats(code, dtvm_core::CANCUN).expect("cached");
+    for (i, code) in shared.0.iter().enumerate() {
+        // Compilation is bounded per call by a wall-clock budget: on a loaded machine the 16
+        // threads' calls may leave some regions to later calls, which finish them.
+        let mut stats = dtvm_jit::segment_stats(code, dtvm_core::CANCUN).expect("cached");
+        for _ in 0..50 {
+            if stats.compiled + stats.fallbacks == stats.segments {
+                break;
+            }
+            assert_eq!(outcome(Engine::Multipass, code, &shared.1[i]), shared.2[i]);
+            stats = dtvm_jit::segment_stats(code, dtvm_core::CANCUN).expect("cached");
+        }
         // Multipass ran on every contract: all segments are compiled, each exactly once (the
         // counter counts publications, and a published slot is never compiled again).
         assert_eq!(
