@@ -1036,6 +1036,22 @@ impl<'a, 'f> Lower<'a, 'f> {
         Some((fits, self.b.ins().iadd(base, offset)))
     }
 
+    /// Branches on `fast` into a fast path (the current block afterwards) and a cold slow path;
+    /// both end by jumping to the returned merge block, which takes `merge_params` I64 values.
+    /// Returns (slow, merge).
+    fn fast_path_split(&mut self, fast: Value, merge_params: usize) -> (Block, Block) {
+        let fast_block = self.b.create_block();
+        let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let merge = self.b.create_block();
+        for _ in 0..merge_params {
+            self.b.append_block_param(merge, I64);
+        }
+        self.b.ins().brif(fast, fast_block, &[], slow, &[]);
+        self.b.switch_to_block(fast_block);
+        (slow, merge)
+    }
+
     /// Writes the cached item at stack index `idx` to the frame's stack without marking it
     /// clean (for a slow path that must leave the virtual stack as the fast path does).
     fn spill_for_helper(&mut self, idx: i32) {
@@ -1055,16 +1071,8 @@ impl<'a, 'f> Lower<'a, 'f> {
         for idx in operands {
             self.spill_for_helper(idx);
         }
-        self.store_sp();
-        self.store_gas();
-        let callee = self.b.ins().iconst(I64, helper as usize as i64);
-        let call = self
-            .b
-            .ins()
-            .call_indirect(self.sigs.frame, callee, &[self.frame]);
-        let status = self.b.inst_results(call)[0];
-        self.fail_with(status);
-        self.b.ins().load(I64, FLAGS, self.frame, OFF_GAS)
+        self.invoke_frame_helper(helper, true)
+            .expect("a gas-using helper returns the gas left")
     }
 
     fn lower_mload(&mut self) {
@@ -1075,16 +1083,7 @@ impl<'a, 'f> Lower<'a, 'f> {
             self.call_frame_helper(helper, 1, 1);
             return;
         };
-        let fast = self.b.create_block();
-        let slow = self.b.create_block();
-        self.b.set_cold_block(slow);
-        let merge = self.b.create_block();
-        for _ in 0..5 {
-            self.b.append_block_param(merge, I64);
-        }
-        self.b.ins().brif(fits, fast, &[], slow, &[]);
-
-        self.b.switch_to_block(fast);
+        let (slow, merge) = self.fast_path_split(fits, 5);
         // Big-endian bytes: the first 8 are the most significant limb.
         let limbs: [Value; 4] = std::array::from_fn(|k| {
             let v = self.b.ins().load(I64, MEMORY, addr, 8 * (3 - k as i32));
@@ -1118,14 +1117,7 @@ impl<'a, 'f> Lower<'a, 'f> {
             self.call_frame_helper(helper, 2, 0);
             return;
         };
-        let fast = self.b.create_block();
-        let slow = self.b.create_block();
-        self.b.set_cold_block(slow);
-        let merge = self.b.create_block();
-        self.b.append_block_param(merge, I64);
-        self.b.ins().brif(fits, fast, &[], slow, &[]);
-
-        self.b.switch_to_block(fast);
+        let (slow, merge) = self.fast_path_split(fits, 1);
         let limbs = self.materialize(value);
         for (k, limb) in limbs.into_iter().enumerate() {
             let v = self.b.ins().bswap(limb);
@@ -1145,40 +1137,42 @@ impl<'a, 'f> Lower<'a, 'f> {
 
     /// Runs a frame helper that pops `n_in` and pushes `n_out` items.
     fn call_frame_helper(&mut self, helper: FrameHelper, n_in: i32, n_out: i32) {
+        self.call_helper_on_stack(helper, n_in, n_out, true);
+    }
+
+    /// Runs a frame helper that does not use gas (see [`shims::helper_is_plain`]).
+    fn call_plain_helper(&mut self, helper: FrameHelper, n_in: i32, n_out: i32) {
+        self.call_helper_on_stack(helper, n_in, n_out, false);
+    }
+
+    fn call_helper_on_stack(&mut self, helper: FrameHelper, n_in: i32, n_out: i32, gas: bool) {
         let off = self.vs.off;
         // The helper reads only its own operands; deeper cached items stay in SSA.
         self.flush_range(off - n_in, off);
-        self.store_sp();
-        self.store_gas();
-        let callee = self.b.ins().iconst(I64, helper as usize as i64);
-        let call = self
-            .b
-            .ins()
-            .call_indirect(self.sigs.frame, callee, &[self.frame]);
-        let status = self.b.inst_results(call)[0];
-        self.fail_with(status);
-        self.gas = self.b.ins().load(I64, FLAGS, self.frame, OFF_GAS);
+        if let Some(gas) = self.invoke_frame_helper(helper, gas) {
+            self.gas = gas;
+        }
         let first = off - n_in;
         self.vs.slots.retain(|s| s.idx < first);
         self.vs.off = first + n_out;
     }
 
-    /// Runs a frame helper that does not use gas (see [`shims::helper_is_plain`]).
-    fn call_plain_helper(&mut self, helper: FrameHelper, n_in: i32, n_out: i32) {
-        let off = self.vs.off;
-        self.flush_range(off - n_in, off);
+    /// Calls `helper` on the frame after storing its stack pointer (and, for a helper that
+    /// uses gas, the gas left) and fails the frame on a non-zero status (for a plain helper only
+    /// a caught panic). Returns the gas left after a gas-using helper.
+    fn invoke_frame_helper(&mut self, helper: FrameHelper, uses_gas: bool) -> Option<Value> {
         self.store_sp();
+        if uses_gas {
+            self.store_gas();
+        }
         let callee = self.b.ins().iconst(I64, helper as usize as i64);
         let call = self
             .b
             .ins()
             .call_indirect(self.sigs.frame, callee, &[self.frame]);
-        // Only a caught panic (an internal error) can come back here.
         let status = self.b.inst_results(call)[0];
         self.fail_with(status);
-        let first = off - n_in;
-        self.vs.slots.retain(|s| s.idx < first);
-        self.vs.off = first + n_out;
+        uses_gas.then(|| self.b.ins().load(I64, FLAGS, self.frame, OFF_GAS))
     }
 
     fn call_pure_helper(&mut self, helper: PureHelper, args: &[Word]) -> Word {
@@ -1383,16 +1377,7 @@ impl<'a, 'f> Lower<'a, 'f> {
             let nonzero = self.b.ins().icmp_imm_s(IntCC::NotEqual, b[0], 0);
             self.b.ins().band(small, nonzero)
         };
-        let fast = self.b.create_block();
-        let slow = self.b.create_block();
-        self.b.set_cold_block(slow);
-        let merge = self.b.create_block();
-        for _ in 0..4 {
-            self.b.append_block_param(merge, I64);
-        }
-        self.b.ins().brif(fits, fast, &[], slow, &[]);
-
-        self.b.switch_to_block(fast);
+        let (slow, merge) = self.fast_path_split(fits, 4);
         let r = match op {
             DIV => self.b.ins().udiv(a[0], b[0]),
             MOD => self.b.ins().urem(a[0], b[0]),
