@@ -400,22 +400,26 @@ mod tests {
         }
     }
 
+    fn assert_matches_reference(a: U256, b: U256, m: U256) {
+        assert_eq!(
+            mulmod(&a, &b, &m),
+            reference_mulmod(a, b, m),
+            "{a} * {b} % {m}"
+        );
+        assert_eq!(
+            addmod(&a, &b, &m),
+            reference_addmod(a, b, m),
+            "{a} + {b} % {m}"
+        );
+    }
+
     #[test]
     fn edge_values_match_wide_arithmetic() {
         let s = samples();
         for &a in &s {
             for &b in &s {
                 for &m in &s {
-                    assert_eq!(
-                        mulmod(&a, &b, &m),
-                        reference_mulmod(a, b, m),
-                        "{a} * {b} % {m}"
-                    );
-                    assert_eq!(
-                        addmod(&a, &b, &m),
-                        reference_addmod(a, b, m),
-                        "{a} + {b} % {m}"
-                    );
+                    assert_matches_reference(a, b, m);
                 }
             }
         }
@@ -426,16 +430,7 @@ mod tests {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         for _ in 0..200_000 {
             let (a, b, m) = (rng.value(), rng.value(), rng.value());
-            assert_eq!(
-                mulmod(&a, &b, &m),
-                reference_mulmod(a, b, m),
-                "{a} * {b} % {m}"
-            );
-            assert_eq!(
-                addmod(&a, &b, &m),
-                reference_addmod(a, b, m),
-                "{a} + {b} % {m}"
-            );
+            assert_matches_reference(a, b, m);
         }
     }
 
