@@ -17,8 +17,9 @@ use std::cell::Cell;
 /// costs about 3.8 KB in the interpreter and 2.9 KB in the JIT modes, host frames included
 /// (`tests/tests/adversarial.rs`, `native_stack_per_call_level`); the first run of a contract in
 /// a JIT mode compiles it on the calling thread, which peaked at about 72 KB above the
-/// interpreter's use (measured before the JIT's tail-call rewrite). A level deep in the chain can call a contract not compiled yet, so the
-/// compile peak counts, and 256 KiB leaves about 128 KiB for host frames and future growth.
+/// interpreter's use (measured before the JIT's tail-call rewrite). A level deep in the chain
+/// can call a contract not compiled yet, so the compile peak counts, and 256 KiB leaves about
+/// 128 KiB for host frames and future growth.
 pub const STACK_MARGIN: usize = 256 << 10;
 
 /// Lowest and highest address of this thread's stack; `UNKNOWN` until first asked, `NONE` when
