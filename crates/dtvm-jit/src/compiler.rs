@@ -1269,6 +1269,7 @@ impl<'a, 'f> Lower<'a, 'f> {
                 }))
             }
             DIV | MOD | SDIV | SMOD => self.lower_division(op, args),
+            ADDMOD => self.lower_addmod(args),
             // SIGNEXTEND(k, x) with a constant byte index: shift the sign byte to the top and
             // back, arithmetically.
             SIGNEXTEND if const_a.is_some() => {
@@ -1402,6 +1403,48 @@ impl<'a, 'f> Lower<'a, 'f> {
         self.b.switch_to_block(merge);
         let p = self.b.block_params(merge);
         Word::Ssa([p[0], p[1], p[2], p[3]])
+    }
+
+    /// ADDMOD: with both addends below the modulus (modular arithmetic keeps them so), the sum
+    /// is below twice the modulus and one conditional subtraction reduces it; otherwise (or for
+    /// a zero modulus) the shared helper.
+    fn lower_addmod(&mut self, args: &[Word]) -> Word {
+        let (a, b, m) = (
+            self.materialize(args[0]),
+            self.materialize(args[1]),
+            self.materialize(args[2]),
+        );
+        let a_below = self.less_than(a, m, false);
+        let b_below = self.less_than(b, m, false);
+        let reduced = self.b.ins().band(a_below, b_below);
+        let (slow, merge) = self.fast_path_split(reduced, 4);
+
+        let (sum, carry) = self.add_with_carry(a, b);
+        let below = self.less_than(sum, m, false);
+        let at_least = self.b.ins().bxor_imm_u(below, 1);
+        let subtract = self.b.ins().bor(at_least, carry);
+        let diff = self.sub(sum, m);
+        let r: [Value; 4] = std::array::from_fn(|i| self.b.ins().select(subtract, diff[i], sum[i]));
+        self.b.ins().jump(merge, &r.map(BlockArg::Value));
+
+        self.b.switch_to_block(slow);
+        let Word::Ssa(limbs) = self.call_pure_helper(shims::pure_helper(ADDMOD), args) else {
+            unreachable!("helpers return SSA words")
+        };
+        self.b.ins().jump(merge, &limbs.map(BlockArg::Value));
+
+        self.b.switch_to_block(merge);
+        let p = self.b.block_params(merge);
+        Word::Ssa([p[0], p[1], p[2], p[3]])
+    }
+
+    /// 256-bit sum and its carry out (I8).
+    fn add_with_carry(&mut self, a: [Value; 4], b: [Value; 4]) -> ([Value; 4], Value) {
+        let (s0, c0) = self.b.ins().uadd_overflow(a[0], b[0]);
+        let (s1, c1) = self.add_carry(a[1], b[1], c0);
+        let (s2, c2) = self.add_carry(a[2], b[2], c1);
+        let (s3, c3) = self.add_carry(a[3], b[3], c2);
+        ([s0, s1, s2, s3], c3)
     }
 
     /// 0 or 1 (I8): whether the word is its low limb sign-extended.
