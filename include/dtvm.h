@@ -334,6 +334,7 @@ enum evmc_revision
  * recursion through the host; the guard refuses the level rather than overflow the stack).
  * EVMC_INTERNAL_ERROR comes with zero gas left and is not an EVM outcome: another EVM would have
  * run the message, so a host that sees it at any depth must not commit the transaction's result.
+ * A dtvm frame whose nested call or create returns it ends with it too, so it reaches the top.
  */
 typedef struct evmc_result (*evmc_execute_fn)(struct evmc_vm* vm,
                                               const struct evmc_host_interface* host,

@@ -547,8 +547,9 @@ fn depth_1024_fits_a_host_sized_stack_jit() {
 }
 
 /// On a thread too small for depth 1024 the native stack guard refuses the level that would
-/// overflow: the process survives, exactly one message fails with `EVMC_INTERNAL_ERROR`, its
-/// caller sees a failed CALL and carries on, and the transaction ends normally.
+/// overflow: the process survives, and the `EVMC_INTERNAL_ERROR` travels up every level to the
+/// transaction (a VM failure is not an EVM outcome: no caller may treat it as a failed CALL and
+/// go on, or a host checking only the top-level status would commit a wrong result).
 #[test]
 fn call_bomb_on_a_small_stack_fails_cleanly() {
     call_bomb_on_thread(
@@ -558,7 +559,7 @@ fn call_bomb_on_a_small_stack_fails_cleanly() {
         |mode, b| {
             assert_eq!(
                 (b.status.as_str(), b.internal_errors),
-                ("SUCCESS", 1),
+                ("INTERNAL_ERROR", b.depth as usize + 1),
                 "{mode}: {b:?}"
             );
             // The guard keeps `STACK_MARGIN` free, not much more: with at most 16 KB per level

@@ -736,6 +736,12 @@ pub fn call(f: &mut Frame, opcode: u8) -> OpResult {
         code_size: 0,
     };
     let result = f.host.call(&msg);
+    // A nested VM failure (dtvm's native stack guard, or the host's own) is not an EVM outcome:
+    // it ends this frame too, so it reaches the host's top level instead of passing for a failed
+    // call that a host might commit.
+    if result.status_code == EVMC_INTERNAL_ERROR {
+        return Err(EVMC_INTERNAL_ERROR);
+    }
     if let Some((o, s)) = output {
         let n = s.min(result.output.len());
         f.memory
@@ -812,6 +818,12 @@ pub fn create(f: &mut Frame, opcode: u8) -> OpResult {
         code_size: 0,
     };
     let result = f.host.call(&msg);
+    // A nested VM failure (dtvm's native stack guard, or the host's own) is not an EVM outcome:
+    // it ends this frame too, so it reaches the host's top level instead of passing for a failed
+    // call that a host might commit.
+    if result.status_code == EVMC_INTERNAL_ERROR {
+        return Err(EVMC_INTERNAL_ERROR);
+    }
     f.gas_left -= gas - result.gas_left;
     f.gas_refund += result.gas_refund;
     if result.status_code == EVMC_SUCCESS {
