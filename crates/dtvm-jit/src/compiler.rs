@@ -1394,15 +1394,7 @@ impl<'a, 'f> Lower<'a, 'f> {
             .ins()
             .jump(merge, &[r, ext, ext, ext].map(BlockArg::Value));
 
-        self.b.switch_to_block(slow);
-        let Word::Ssa(limbs) = self.call_pure_helper(shims::pure_helper(op), args) else {
-            unreachable!("helpers return SSA words")
-        };
-        self.b.ins().jump(merge, &limbs.map(BlockArg::Value));
-
-        self.b.switch_to_block(merge);
-        let p = self.b.block_params(merge);
-        Word::Ssa([p[0], p[1], p[2], p[3]])
+        self.pure_slow_path(op, args, slow, merge)
     }
 
     /// ADDMOD: with both addends below the modulus (modular arithmetic keeps them so), the sum
@@ -1427,12 +1419,18 @@ impl<'a, 'f> Lower<'a, 'f> {
         let r: [Value; 4] = std::array::from_fn(|i| self.b.ins().select(subtract, diff[i], sum[i]));
         self.b.ins().jump(merge, &r.map(BlockArg::Value));
 
+        self.pure_slow_path(ADDMOD, args, slow, merge)
+    }
+
+    /// Ends a split made by [`Lower::fast_path_split`] for a pure word operation: the cold
+    /// `slow` block runs the shared helper for `op`, and the result is the word `merge` receives
+    /// from either path.
+    fn pure_slow_path(&mut self, op: u8, args: &[Word], slow: Block, merge: Block) -> Word {
         self.b.switch_to_block(slow);
-        let Word::Ssa(limbs) = self.call_pure_helper(shims::pure_helper(ADDMOD), args) else {
+        let Word::Ssa(limbs) = self.call_pure_helper(shims::pure_helper(op), args) else {
             unreachable!("helpers return SSA words")
         };
         self.b.ins().jump(merge, &limbs.map(BlockArg::Value));
-
         self.b.switch_to_block(merge);
         let p = self.b.block_params(merge);
         Word::Ssa([p[0], p[1], p[2], p[3]])
