@@ -14,18 +14,6 @@ const WORKERS: usize = 4;
 const CONTRACTS: usize = 12;
 const ROUNDS: usize = 60;
 
-fn outcome(engine: Engine, code: &[u8], input: &[u8]) -> (i32, i64, i64, Vec<u8>, Vec<Log>) {
-    let h = MockHost::with_engine(dtvm_core::CANCUN, engine);
-    let r = h.run(code, 300_000, input);
-    (
-        r.status_code,
-        r.gas_left,
-        r.gas_refund,
-        r.output,
-        h.logs.take(),
-    )
-}
-
 #[test]
 fn results_survive_cache_eviction_under_load() {
     let mut r = Rng::new(0xe71c7);

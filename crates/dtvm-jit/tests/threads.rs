@@ -9,18 +9,6 @@ use std::sync::{Arc, Barrier};
 const THREADS: usize = 16;
 const CONTRACTS: usize = 24;
 
-fn outcome(engine: Engine, code: &[u8], input: &[u8]) -> (i32, i64, i64, Vec<u8>, Vec<Log>) {
-    let h = MockHost::with_engine(dtvm_core::CANCUN, engine);
-    let r = h.run(code, 300_000, input);
-    (
-        r.status_code,
-        r.gas_left,
-        r.gas_refund,
-        r.output,
-        h.logs.take(),
-    )
-}
-
 #[test]
 fn sixteen_threads_on_cold_contracts() {
     let mut r = Rng::new(0x7e57);

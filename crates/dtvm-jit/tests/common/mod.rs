@@ -26,3 +26,17 @@ impl From<Engine> for Exec {
         }
     }
 }
+
+/// Everything a run of `code` at Cancun with 300,000 gas observably produces, for comparing
+/// engines: status, gas left, refund, output and logs.
+pub fn outcome(engine: Engine, code: &[u8], input: &[u8]) -> (i32, i64, i64, Vec<u8>, Vec<Log>) {
+    let h = MockHost::with_engine(dtvm_core::CANCUN, engine);
+    let r = h.run(code, 300_000, input);
+    (
+        r.status_code,
+        r.gas_left,
+        r.gas_refund,
+        r.output,
+        h.logs.take(),
+    )
+}
