@@ -326,7 +326,7 @@ fn settled_jit_stats(code: &[u8], rev: Revision) -> Option<dtvm_jit::SegmentStat
     let until = Instant::now() + std::time::Duration::from_secs(5);
     loop {
         let stats = dtvm_jit::segment_stats(code, rev)?;
-        if stats.compiled + stats.fallbacks >= stats.segments || Instant::now() > until {
+        if stats.settled() || Instant::now() > until {
             return Some(stats);
         }
         std::thread::sleep(std::time::Duration::from_millis(2));

@@ -35,11 +35,31 @@ const REGION_OPS: usize = 512;
 /// tiny segments (JUMPDEST runs) would take far longer to compile than its instruction count says.
 const REGION_SEGMENTS: usize = 256;
 
-/// Entries of an uncompiled segment after which a caller compiles it itself instead of waiting
-/// for the background compiler (which may be starved on a busy machine: it runs at the lowest
-/// priority). Compiling a segment costs about a millisecond, interpreting one entry of it tens of
-/// nanoseconds more than running its code: the caller breaks even after some 10,000 entries.
-const HOT_ENTRIES: u32 = 10_000;
+/// Work in an uncompiled segment (entries times its instructions plus [`ENTRY_WORK`]) after
+/// which it is *hot*: a caller compiles it itself instead of waiting for the background compiler
+/// (which may be starved on a busy machine: it runs at the lowest priority), and a contract that
+/// spent its [`CONTRACT_COMPILE_BUDGET_NANOS`] compiles it at all. A small segment is hot after
+/// some 10,000 entries (compiling it costs about a millisecond, interpreting an entry tens of
+/// nanoseconds more than running its code); blake2b_huff's 4,400-instruction segments, run
+/// once per call, after 36.
+const HOT_WORK: u32 = 160_000;
+/// What entering a segment costs the interpreter stub, in instructions.
+const ENTRY_WORK: u32 = 16;
+
+/// Compile CPU time a contract gets before its code has proved hot: multipass (up front and in
+/// later calls) and the background compilers compile its regions until the next one would go
+/// over this; the rest runs interpreted, and a segment is compiled (with its region) only once
+/// hot (see [`HOT_WORK`]). This bounds what any contract, however adversarial, costs to
+/// compile without being used: 24 KB of compile bombs would take 0.3-0.7 s of compile CPU each,
+/// and even ordinary code costs 10-20 us per byte (snailtracer: 0.3 s). Below the 100 ms the
+/// multipass issue allows, with room for an estimate that is short by a region.
+/// Builds with debug assertions run Cranelift's verifier and less optimised code (the test
+/// profile is opt-level 1): compiling is slower there.
+const CONTRACT_COMPILE_BUDGET_NANOS: u64 = if cfg!(debug_assertions) {
+    2 * 80_000_000
+} else {
+    80_000_000
+};
 
 /// Live machine code bytes of all contracts, cached or still in use.
 static CODE_BYTES: AtomicUsize = AtomicUsize::new(0);
@@ -49,11 +69,16 @@ static CODE_BYTES: AtomicUsize = AtomicUsize::new(0);
 /// yet, so that every call makes progress).
 static COMPILE_NS_PER_WEIGHT: AtomicU64 = AtomicU64::new(10_000);
 
-/// Compile cost grows with instructions and, apart from those, with blocks (segments).
+/// Compile cost grows with instructions and, apart from those, with blocks (segments); within
+/// a segment, faster than linearly (register allocation of long straight-line code: a segment of
+/// 2,000 arithmetic instructions costs ~30 us per instruction, one of 250 ~10 us).
 fn region_weight(analysis: &CodeAnalysis, region: &Range<usize>) -> u64 {
     region
         .clone()
-        .map(|s| segment_ops(analysis, s) as u64 + 1)
+        .map(|s| {
+            let ops = segment_ops(analysis, s) as u64;
+            ops + 1 + ops * ops / 1024
+        })
         .sum()
 }
 
@@ -75,12 +100,24 @@ pub struct SegmentStats {
     /// Times a caller entered a segment that was not compiled yet (with background compilers:
     /// segments a caller entered uncompiled).
     pub resolver_entries: usize,
-    /// Segments that will always run in the interpreter (too large, over budget, or failed).
+    /// Segments that will always run in the interpreter (too large, or failed).
     pub fallbacks: usize,
+    /// Segments without code that the contract's compile budget no longer covers: they run
+    /// interpreted until entered often enough to be compiled.
+    pub deferred: usize,
+    /// Bytes of bytecode in compiled segments.
+    pub compiled_bytes: usize,
     /// Bytes of machine code.
     pub code_bytes: usize,
     /// CPU time spent compiling this contract, by callers and in the background, in nanoseconds.
     pub compile_nanos: u64,
+}
+
+impl SegmentStats {
+    /// Nothing is left to compile unless some deferred segment gets hot.
+    pub fn settled(&self) -> bool {
+        self.compiled + self.fallbacks + self.deferred >= self.segments
+    }
 }
 
 #[derive(Default)]
@@ -90,6 +127,7 @@ struct Counters {
     resolver_entries: AtomicUsize,
     fallbacks: AtomicUsize,
     code_bytes: AtomicUsize,
+    compiled_bytes: AtomicUsize,
     compile_nanos: AtomicU64,
 }
 
@@ -119,7 +157,11 @@ pub(crate) struct Contract {
     regions: Box<[Range<usize>]>,
     region_done: Box<[AtomicBool]>,
     jit: Mutex<JitState>,
-    all_compiled: AtomicBool,
+    /// Every region is compiled, refused, or deferred for want of budget: the whole-contract
+    /// passes (multipass calls, background) have nothing left to do.
+    up_front_done: AtomicBool,
+    /// A region was deferred: the compile budget is spent, only hot segments get compiled.
+    budget_spent: AtomicBool,
     /// Handed to the background compiler already (once is enough: it works until all is done).
     queued: AtomicBool,
     /// Callers waiting for the compile lock: the background compiler gives way to them.
@@ -128,6 +170,8 @@ pub(crate) struct Contract {
     caller_regions_left: AtomicUsize,
     /// Per segment: entries while uncompiled (see [`Contract::resolve`]).
     entries: Box<[AtomicU32]>,
+    /// Per segment: the entries that make it hot (see [`HOT_WORK`]).
+    hot_after: Box<[u32]>,
     /// Segments a caller entered uncompiled, for the background compiler to do first.
     pending: Mutex<Vec<usize>>,
     counters: Counters,
@@ -190,6 +234,12 @@ impl Contract {
         let regions = plan_regions(&analysis).into_boxed_slice();
         let caller_regions = regions.iter().filter(|r| !is_big(&analysis, r)).count();
         let n = starts.len();
+        let hot_after = (0..n)
+            .map(|s| {
+                let work = (segment_ops(&analysis, s) as u32).saturating_add(ENTRY_WORK);
+                (HOT_WORK / work).max(1)
+            })
+            .collect();
         Self {
             slots: (0..starts.len())
                 .map(|_| AtomicUsize::new(stubs.resolve))
@@ -203,11 +253,13 @@ impl Contract {
                 compiler: None,
                 broken: false,
             }),
-            all_compiled: AtomicBool::new(false),
+            up_front_done: AtomicBool::new(false),
+            budget_spent: AtomicBool::new(false),
             queued: AtomicBool::new(false),
             callers_waiting: AtomicUsize::new(0),
             caller_regions_left: AtomicUsize::new(caller_regions),
             entries: (0..n).map(|_| AtomicU32::new(0)).collect(),
+            hot_after,
             pending: Mutex::new(Vec::new()),
             counters: Counters::default(),
         }
@@ -231,22 +283,58 @@ impl Contract {
 
     fn stats(&self) -> SegmentStats {
         let c = &self.counters;
+        let deferred = if self.budget_spent.load(Relaxed) {
+            let resolve = self.stubs.resolve;
+            self.slots
+                .iter()
+                .filter(|s| s.load(Relaxed) == resolve)
+                .count()
+        } else {
+            0
+        };
         SegmentStats {
             segments: self.slots.len(),
             compiled: c.compiled.load(Relaxed),
             compiled_in_background: c.compiled_in_background.load(Relaxed),
             resolver_entries: c.resolver_entries.load(Relaxed),
             fallbacks: c.fallbacks.load(Relaxed),
+            deferred,
             code_bytes: c.code_bytes.load(Relaxed),
+            compiled_bytes: c.compiled_bytes.load(Relaxed),
             compile_nanos: c.compile_nanos.load(Relaxed),
         }
+    }
+
+    /// Whether a segment of `segments` is hot (see [`HOT_WORK`]).
+    fn is_hot(&self, segments: &Range<usize>) -> bool {
+        segments
+            .clone()
+            .any(|s| self.entries[s].load(Relaxed) >= self.hot_after[s])
+    }
+
+    /// Whether compiling `segments`, estimated at `estimate` nanoseconds, fits the contract's
+    /// compile budget, or they are hot. Marks the budget spent when it does not fit.
+    fn affordable(&self, segments: &Range<usize>, estimate: u64) -> bool {
+        let spent = self.counters.compile_nanos.load(Relaxed);
+        if !self.budget_spent.load(Relaxed)
+            && spent.saturating_add(estimate) <= CONTRACT_COMPILE_BUDGET_NANOS
+        {
+            return true;
+        }
+        self.budget_spent.store(true, Relaxed);
+        self.is_hot(segments)
+    }
+
+    /// Estimated compile time of `segments`, in nanoseconds.
+    fn estimate(&self, segments: &Range<usize>) -> u64 {
+        region_weight(&self.analysis, segments).saturating_mul(COMPILE_NS_PER_WEIGHT.load(Relaxed))
     }
 
     /// Multipass: compiles every region not compiled yet, until `deadline`. A contract too big
     /// for one call's budget is finished by the next calls (and the background compiler);
     /// meanwhile its uncompiled segments resolve lazily.
     pub(crate) fn compile_all(self: &Arc<Self>, deadline: Instant) {
-        if !self.all_compiled.load(Acquire) {
+        if !self.up_front_done.load(Acquire) {
             self.compile_rest(deadline);
         }
     }
@@ -275,9 +363,9 @@ impl Contract {
         let Some(mut state) = state else {
             return;
         };
-        if !self.all_compiled.load(Relaxed) {
+        if !self.up_front_done.load(Relaxed) {
             if self.compile_regions(&mut state, Some(deadline), Who::Caller) {
-                self.all_compiled.store(true, Release);
+                self.up_front_done.store(true, Release);
             } else {
                 drop(state);
                 tracing::debug!("dtvm-jit: compile budget exhausted, next calls go on");
@@ -340,9 +428,14 @@ impl Contract {
                 continue;
             }
             let weight = region_weight(&self.analysis, region);
+            let estimate = self.estimate(region);
+            if !self.affordable(region, estimate) {
+                // Deferred: compiled once hot (see `resolve`), not by whole-contract passes.
+                continue;
+            }
             let now = Instant::now();
             if let Some(deadline) = deadline {
-                let estimate = Duration::from_nanos(weight * COMPILE_NS_PER_WEIGHT.load(Relaxed));
+                let estimate = Duration::from_nanos(estimate);
                 if now >= deadline || (!defined.is_empty() && now + estimate > deadline) {
                     finished = false;
                     break;
@@ -357,7 +450,7 @@ impl Contract {
             let compiled = compiler.define(&self.analysis, region.clone(), &self.tables());
             let took = thread_cpu_nanos().saturating_sub(cpu);
             self.counters.compile_nanos.fetch_add(took, Relaxed);
-            let per_weight = took / weight;
+            let per_weight = took / weight.max(1);
             let average = COMPILE_NS_PER_WEIGHT.load(Relaxed);
             COMPILE_NS_PER_WEIGHT.store((average * 3 + per_weight) / 4, Relaxed);
             if matches!(compiled, Err(CompileError::Panicked)) {
@@ -408,6 +501,9 @@ impl Contract {
             let address = compiler.address(id);
             for s in segments {
                 let old = self.slots[s].swap(address, AcqRel);
+                if old == self.stubs.resolve || old == self.stubs.interpret {
+                    c.compiled_bytes.fetch_add(self.segment_bytes(s), Relaxed);
+                }
                 if old == self.stubs.resolve {
                     c.compiled.fetch_add(1, Relaxed);
                     if who == Who::Background {
@@ -421,6 +517,14 @@ impl Contract {
             c.code_bytes.fetch_add(size, Relaxed);
             CODE_BYTES.fetch_add(size, Relaxed);
         }
+    }
+
+    fn segment_bytes(&self, s: usize) -> usize {
+        let starts = self.analysis.segment_starts();
+        let end = starts
+            .get(s + 1)
+            .map_or(self.analysis.code_len(), |&e| e as usize);
+        end - starts[s] as usize
     }
 
     /// Points segment `s` at the interpreter, unless it has code already.
@@ -442,28 +546,33 @@ impl Contract {
     /// holds the compile lock or the call's compile budget is spent: then it interprets this
     /// time). With them (the default), the first entry hands the segment to them, to compile
     /// before anything else, and the caller interprets it until it is published, so a cold call
-    /// costs what the interpreter costs; a segment entered [`HOT_ENTRIES`] times meanwhile is
-    /// compiled by the caller after all.
+    /// costs what the interpreter costs; a segment that gets hot (see [`HOT_WORK`]) meanwhile is
+    /// compiled by the caller after all. Once the contract's compile budget is spent, only
+    /// hot segments are compiled, in either case.
     #[inline(never)]
     fn resolve(self: &Arc<Self>, s: usize, deadline: Instant) -> usize {
-        if background::enabled() {
-            // Counted without read-modify-write (racing threads may lose a count, which only
-            // delays the hot threshold): this runs at every entry of an interpreted segment.
-            let entries = self.entries[s].load(Relaxed);
-            self.entries[s].store(entries.saturating_add(1), Relaxed);
-            if entries == 0 {
-                self.counters.resolver_entries.fetch_add(1, Relaxed);
-                self.pending
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(s);
-                background::enqueue(self);
-            }
-            if entries < HOT_ENTRIES {
-                return self.stubs.interpret;
-            }
-        } else {
+        // Counted without read-modify-write (racing threads may lose a count, which only
+        // delays the hot threshold): this runs at every entry of an interpreted segment.
+        let entries = self.entries[s].load(Relaxed);
+        self.entries[s].store(entries.saturating_add(1), Relaxed);
+        let hot = entries + 1 >= self.hot_after[s];
+        let spent = self.budget_spent.load(Relaxed);
+        let background = background::enabled();
+        if !background || entries == 0 {
             self.counters.resolver_entries.fetch_add(1, Relaxed);
+        }
+        let region = self.regions.partition_point(|r| r.end <= s);
+        if background && (entries == 0 && !spent || entries + 1 == self.hot_after[s]) {
+            // The background compiler does it first (a segment too big for callers to
+            // compile is left to it even when hot).
+            self.pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(s);
+            background::enqueue(self);
+        }
+        if !hot && (background || spent) {
+            return self.stubs.interpret;
         }
         if Instant::now() >= deadline {
             return self.stubs.interpret;
@@ -473,15 +582,15 @@ impl Contract {
             Err(TryLockError::Poisoned(e)) => e.into_inner(),
             Err(TryLockError::WouldBlock) => return self.stubs.interpret,
         };
-        if background::enabled() {
-            // A hot segment: compile its whole region (a few milliseconds), which the
-            // background compiler would otherwise compile again after this segment alone.
-            let region = self.regions.partition_point(|r| r.end <= s);
+        if hot {
+            // Its whole region (a few milliseconds), which the whole-contract pass would
+            // otherwise compile again after this segment alone.
             self.compile_regions_in(&mut state, [region], Some(deadline), Who::Caller);
         }
         self.compile_segment(&mut state, s, Who::Caller);
         match self.slots[s].load(Acquire) {
-            // Publication failed without refusing: interpret this time.
+            // Not compiled (publication failed without refusing, or over budget): interpret
+            // this time.
             a if a == self.stubs.resolve => self.stubs.interpret,
             a => a,
         }
@@ -499,6 +608,10 @@ impl Contract {
             if !background::enabled() {
                 self.refuse(s);
             }
+            return;
+        }
+        if !self.affordable(&(s..s + 1), self.estimate(&(s..s + 1))) {
+            // Left to run interpreted until hot.
             return;
         }
         let tables = self.tables();
@@ -574,6 +687,8 @@ impl Contract {
             let region = self.regions.partition_point(|r| r.end <= s);
             if self.region_done[region].load(Relaxed) {
                 self.compile_segment(&mut state, s, Who::Background);
+            } else if self.budget_spent.load(Relaxed) && !self.is_hot(&self.regions[region]) {
+                // Deferred: asked again when hot.
             } else {
                 // Its region was left for a waiting caller: ask again next slice.
                 later.push(s);
@@ -588,7 +703,7 @@ impl Contract {
         let deadline = Instant::now() + BACKGROUND_SLICE;
         let finished = self.compile_regions(&mut state, Some(deadline), Who::Background);
         if finished {
-            self.all_compiled.store(true, Release);
+            self.up_front_done.store(true, Release);
         }
         !finished
     }

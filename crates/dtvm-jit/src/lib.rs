@@ -13,6 +13,9 @@
 //! codegen error) simply runs in the interpreter. All complex instructions call the
 //! interpreter's own instruction bodies: results are the interpreter's, bit for bit.
 //!
+//! Compilation is bounded twice: per call (a wall-clock budget, the rest interpreted or left to
+//! later calls) and per contract (a CPU-time budget; past it only hot segments are compiled).
+//!
 //! Compiled code is cached per (code, revision) for the process, shared by all threads, bounded
 //! by bytes of machine code. A running frame holds its contract's `Arc`, so eviction never frees
 //! code in use.

@@ -31,7 +31,7 @@ fn wait_until_compiled(code: &[u8]) -> dtvm_jit::SegmentStats {
     let until = Instant::now() + Duration::from_secs(20);
     loop {
         let stats = dtvm_jit::segment_stats(code, dtvm_core::CANCUN).expect("cached");
-        if stats.compiled + stats.fallbacks == stats.segments || Instant::now() > until {
+        if stats.settled() || Instant::now() > until {
             return stats;
         }
         std::thread::sleep(Duration::from_millis(5));

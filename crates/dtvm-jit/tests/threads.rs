@@ -62,7 +62,7 @@ fn sixteen_threads_on_cold_contracts() {
         // threads' calls may leave some regions to later calls, which finish them.
         let mut stats = dtvm_jit::segment_stats(code, dtvm_core::CANCUN).expect("cached");
         for _ in 0..50 {
-            if stats.compiled + stats.fallbacks == stats.segments {
+            if stats.settled() {
                 break;
             }
             assert_eq!(outcome(Engine::Multipass, code, &shared.1[i]), shared.2[i]);

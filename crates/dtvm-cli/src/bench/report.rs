@@ -197,7 +197,7 @@ fn compile_estimate(diff: f64) -> String {
 /// compared with.
 pub fn compile_table(columns: &[Column], results: &[CaseResult]) -> Option<String> {
     let mut out = String::from(
-        "| first case of a contract | code bytes | mode | 1st call µs | steady µs | 1st − steady µs (≈ analysis + compile) | segments compiled | compile ms, all (µs/byte) |\n|---|---:|---|---:|---:|---:|---:|---:|\n",
+        "| first case of a contract | code bytes | mode | 1st call µs | steady µs | 1st − steady µs (≈ analysis + compile) | segments compiled | compile ms, all (µs per compiled byte) |\n|---|---:|---|---:|---:|---:|---:|---:|\n",
     );
     let mut any = false;
     for r in results {
@@ -207,9 +207,14 @@ pub fn compile_table(columns: &[Column], results: &[CaseResult]) -> Option<Strin
                 let (segments, compile) = match (&r.jit, c.is_jit) {
                     (Some(j), true) => {
                         let ms = j.compile_nanos as f64 / 1e6;
+                        let deferred = if j.deferred > 0 {
+                            format!(", {} deferred", j.deferred)
+                        } else {
+                            String::new()
+                        };
                         (
-                            format!("{} of {}", j.compiled, j.segments),
-                            format!("{ms:.1} ({:.1})", ms * 1e3 / r.code_size.max(1) as f64),
+                            format!("{} of {}{deferred}", j.compiled, j.segments),
+                            format!("{ms:.1} ({:.1})", ms * 1e3 / j.compiled_bytes.max(1) as f64),
                         )
                     }
                     _ => (String::new(), String::new()),

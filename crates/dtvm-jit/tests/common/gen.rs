@@ -507,9 +507,27 @@ pub fn bomb(kind: usize, size: usize) -> Vec<u8> {
             }
         }
         // Helper calls: MSTOREs of computed values.
-        _ => {
+        5 => {
             while code.len() + 6 <= size {
                 code.extend([GAS, PUSH1, 0x40, MSTORE, CALLDATASIZE, POP]);
+            }
+        }
+        // The same cut into segments of 1,000 instructions, under every per-segment limit.
+        6 => {
+            let mut ops = 0;
+            while code.len() + 7 <= size {
+                if ops >= 1000 {
+                    code.push(JUMPDEST);
+                    ops = 0;
+                }
+                code.extend([GAS, PUSH1, 0x40, MSTORE, CALLDATASIZE, POP]);
+                ops += 5;
+            }
+        }
+        // Two-byte segments, each a helper call: the most segments that are not JUMPDEST runs.
+        _ => {
+            while code.len() + 2 <= size {
+                code.extend([JUMPDEST, CALLER]);
             }
         }
     }
