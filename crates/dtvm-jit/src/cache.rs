@@ -38,11 +38,13 @@ const REGION_SEGMENTS: usize = 256;
 /// Work in an uncompiled segment (entries times its instructions plus [`ENTRY_WORK`]) after
 /// which it is *hot*: a caller compiles it itself instead of waiting for the background compiler
 /// (which may be starved on a busy machine: it runs at the lowest priority), and a contract that
-/// spent its [`CONTRACT_COMPILE_BUDGET_NANOS`] compiles it at all. A small segment is hot after
-/// some 10,000 entries (compiling it costs about a millisecond, interpreting an entry tens of
-/// nanoseconds more than running its code); blake2b_huff's 4,400-instruction segments, run
-/// once per call, after 36.
-const HOT_WORK: u32 = 160_000;
+/// spent its [`CONTRACT_COMPILE_BUDGET_NANOS`] compiles it at all. A one-instruction segment is
+/// hot after 941 entries: interpreted through the stubs, an entry costs ~20 ns more than compiled
+/// code, so by then the caller has lost about what compiling it costs (~20 us). Bigger segments
+/// are hot sooner in entries (blake2b_huff's 4,400-instruction segments, run once per call,
+/// after 4 calls), which favours code that is run over the ski-rental optimum: their compile
+/// cost grows faster than their size.
+const HOT_WORK: u32 = 16_000;
 /// What entering a segment costs the interpreter stub, in instructions.
 const ENTRY_WORK: u32 = 16;
 
