@@ -1,0 +1,48 @@
+//! Out of gas inside JUMPDEST runs: compiled code charges a lone JUMPDEST without checking and
+//! leaves the check to the next segment, so every gas amount around the run's cost must end as
+//! in the interpreter (status and gas left).
+
+mod common;
+use common::*;
+use dtvm_core::opcode::*;
+
+fn run(engine: Engine, code: &[u8], gas: i64) -> (i32, i64, Vec<u8>) {
+    let h = MockHost::with_engine(dtvm_core::CANCUN, engine);
+    let r = h.run(code, gas, &[]);
+    (r.status_code, r.gas_left, r.output)
+}
+
+#[test]
+fn out_of_gas_in_a_jumpdest_run_matches_the_interpreter() {
+    dtvm_jit::set_background_threads(0);
+    // A run entered from the start, a run entered by a jump into its middle, and a loop whose
+    // body is a run (the jump back enters its first JUMPDEST).
+    let mut straight = vec![JUMPDEST; 10];
+    straight.extend([PUSH1, 1, PUSH1, 0, MSTORE, PUSH1, 32, PUSH1, 0, RETURN]);
+    let mut into_middle = vec![PUSH1, 9, JUMP];
+    into_middle.extend([JUMPDEST; 12]);
+    into_middle.extend([PUSH1, 0, PUSH1, 0, RETURN]);
+    let mut looping = vec![PUSH1, 5];
+    let head = looping.len() as u8;
+    looping.extend([JUMPDEST; 6]);
+    looping.extend([PUSH1, 1, SWAP1, SUB, DUP1, PUSH1, head, JUMPI, STOP]);
+    for (name, code) in [
+        ("straight", straight),
+        ("into the middle", into_middle),
+        ("loop", looping),
+    ] {
+        let full = run(Engine::Interp, &code, 1_000_000);
+        assert_eq!(full.0, ::evmc_vm::sys::EVMC_SUCCESS, "{name}");
+        let cost = 1_000_000 - full.1;
+        for gas in 0..=cost + 2 {
+            let expected = run(Engine::Interp, &code, gas);
+            for engine in [Engine::Multipass, Engine::Lazy] {
+                assert_eq!(
+                    run(engine, &code, gas),
+                    expected,
+                    "{name}, gas {gas}, {engine:?}"
+                );
+            }
+        }
+    }
+}
