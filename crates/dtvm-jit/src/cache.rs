@@ -1,7 +1,8 @@
 //! Compiled contracts: the per-segment slot table, regions, the compile lock, the process-wide
 //! code cache, and the background compiler threads.
 
-use crate::compiler::{segment_ops, CompileError, Compiler, Tables, CALLER_SEGMENT_OPS, DONE};
+use crate::compiler::{CompileError, Compiler, Tables, DONE};
+use crate::segments::Segments;
 use crate::stubs::{self, Next, Stubs};
 use ::evmc_vm::sys::*;
 use dtvm_core::analysis::{analysis_cache, CodeAnalysis};
@@ -74,11 +75,11 @@ static COMPILE_NS_PER_WEIGHT: AtomicU64 = AtomicU64::new(10_000);
 /// Compile cost grows with instructions and, apart from those, with blocks (segments); within
 /// a segment, faster than linearly (register allocation of long straight-line code: a segment of
 /// 2,000 arithmetic instructions costs ~30 us per instruction, one of 250 ~10 us).
-fn region_weight(analysis: &CodeAnalysis, region: &Range<usize>) -> u64 {
+fn region_weight(segments: &Segments, region: &Range<usize>) -> u64 {
     region
         .clone()
         .map(|s| {
-            let ops = segment_ops(analysis, s) as u64;
+            let ops = segments.ops(s) as u64;
             ops + 1 + ops * ops / 1024
         })
         .sum()
@@ -102,7 +103,7 @@ pub struct SegmentStats {
     /// Times a caller entered a segment that was not compiled yet (with background compilers:
     /// segments a caller entered uncompiled).
     pub resolver_entries: usize,
-    /// Segments that will always run in the interpreter (too large, or failed).
+    /// Segments that will always run in the interpreter (their compilation failed).
     pub fallbacks: usize,
     /// Segments without code that the contract's compile budget no longer covers: they run
     /// interpreted until entered often enough to be compiled.
@@ -147,6 +148,7 @@ unsafe impl Send for JitState {}
 
 pub(crate) struct Contract {
     analysis: Arc<CodeAnalysis>,
+    segments: Segments,
     stubs: &'static Stubs,
     /// Per segment: the address compiled code tail-calls to enter it: its compiled region, the
     /// resolver stub (not compiled yet) or the interpreter stub. Written under the compile lock
@@ -168,8 +170,6 @@ pub(crate) struct Contract {
     queued: AtomicBool,
     /// Callers waiting for the compile lock: the background compiler gives way to them.
     callers_waiting: AtomicUsize,
-    /// Regions not done yet that a caller may compile (not the background-only big segments).
-    caller_regions_left: AtomicUsize,
     /// Per segment: entries while uncompiled (see [`Contract::resolve`]).
     entries: Box<[AtomicU32]>,
     /// Per segment: the entries that make it hot (see [`HOT_WORK`]).
@@ -191,31 +191,18 @@ enum Who {
     Background,
 }
 
-/// Whether `region` is a segment only the background compiler compiles.
-fn is_big(analysis: &CodeAnalysis, region: &Range<usize>) -> bool {
-    region.len() == 1 && segment_ops(analysis, region.start) > CALLER_SEGMENT_OPS
-}
-
-/// Consecutive segments of at most [`REGION_OPS`] instructions; a segment too big for a caller to
-/// compile is a region of its own (compiled in the background, or refused and interpreted).
-fn plan_regions(analysis: &CodeAnalysis) -> Vec<Range<usize>> {
-    let n = analysis.segment_starts().len();
+/// Consecutive segments of at most [`REGION_OPS`] instructions and [`REGION_SEGMENTS`] segments.
+fn plan_regions(segments: &Segments) -> Vec<Range<usize>> {
+    let n = segments.len();
     let mut regions = Vec::new();
     let (mut start, mut ops) = (0, 0);
     for index in 0..n {
-        let size = segment_ops(analysis, index);
-        let oversized = size > CALLER_SEGMENT_OPS;
-        if index > start
-            && (oversized || ops + size > REGION_OPS || index - start == REGION_SEGMENTS)
-        {
+        let size = segments.ops(index);
+        if index > start && (ops + size > REGION_OPS || index - start == REGION_SEGMENTS) {
             regions.push(start..index);
             (start, ops) = (index, 0);
         }
         ops += size;
-        if oversized {
-            regions.push(index..index + 1);
-            (start, ops) = (index + 1, 0);
-        }
     }
     if start < n {
         regions.push(start..n);
@@ -226,30 +213,28 @@ fn plan_regions(analysis: &CodeAnalysis) -> Vec<Range<usize>> {
 impl Contract {
     #[inline(never)]
     fn new(analysis: Arc<CodeAnalysis>, stubs: &'static Stubs) -> Self {
-        let starts = analysis.segment_starts();
+        let segments = Segments::new(&analysis);
         let mut segment_of_pc = vec![0u32; analysis.code_len()].into_boxed_slice();
-        for (index, &pc) in starts.iter().enumerate() {
+        for (index, &pc) in segments.starts().iter().enumerate() {
             if analysis.is_jumpdest(pc as usize) {
                 segment_of_pc[pc as usize] = index as u32 + 1;
             }
         }
-        let regions = plan_regions(&analysis).into_boxed_slice();
-        let caller_regions = regions.iter().filter(|r| !is_big(&analysis, r)).count();
-        let n = starts.len();
+        let regions = plan_regions(&segments).into_boxed_slice();
+        let n = segments.len();
         let hot_after = (0..n)
             .map(|s| {
-                let work = (segment_ops(&analysis, s) as u32).saturating_add(ENTRY_WORK);
+                let work = (segments.ops(s) as u32).saturating_add(ENTRY_WORK);
                 (HOT_WORK / work).max(1)
             })
             .collect();
         Self {
-            slots: (0..starts.len())
-                .map(|_| AtomicUsize::new(stubs.resolve))
-                .collect(),
+            slots: (0..n).map(|_| AtomicUsize::new(stubs.resolve)).collect(),
             segment_of_pc,
             region_done: regions.iter().map(|_| AtomicBool::new(false)).collect(),
             regions,
             analysis,
+            segments,
             stubs,
             jit: Mutex::new(JitState {
                 compiler: None,
@@ -259,7 +244,6 @@ impl Contract {
             budget_spent: AtomicBool::new(false),
             queued: AtomicBool::new(false),
             callers_waiting: AtomicUsize::new(0),
-            caller_regions_left: AtomicUsize::new(caller_regions),
             entries: (0..n).map(|_| AtomicU32::new(0)).collect(),
             hot_after,
             pending: Mutex::new(Vec::new()),
@@ -329,7 +313,7 @@ impl Contract {
 
     /// Estimated compile time of `segments`, in nanoseconds.
     fn estimate(&self, segments: &Range<usize>) -> u64 {
-        region_weight(&self.analysis, segments).saturating_mul(COMPILE_NS_PER_WEIGHT.load(Relaxed))
+        region_weight(&self.segments, segments).saturating_mul(COMPILE_NS_PER_WEIGHT.load(Relaxed))
     }
 
     /// Multipass: compiles every region not compiled yet, until `deadline`. A contract too big
@@ -345,10 +329,6 @@ impl Contract {
     // frame of `execute`, which stays on the native stack across nested calls.
     #[inline(never)]
     fn compile_rest(self: &Arc<Self>, deadline: Instant) {
-        // Nothing a caller may compile is left (big segments are the background's): run.
-        if self.caller_regions_left.load(Relaxed) == 0 {
-            return;
-        }
         // The lock holder is compiling this contract: another caller, or the background
         // compiler, which gives way at its next region boundary when a caller waits (a region
         // takes milliseconds). The wait ends with the call's budget at the latest.
@@ -417,19 +397,7 @@ impl Contract {
                 finished = false;
                 break;
             }
-            let big =
-                region.len() == 1 && segment_ops(&self.analysis, region.start) > CALLER_SEGMENT_OPS;
-            if big && who == Who::Caller {
-                if background::enabled() {
-                    // Off the execution path: the background compiler's job.
-                    finished = false;
-                } else {
-                    self.refuse(region.start);
-                    self.mark_done(r);
-                }
-                continue;
-            }
-            let weight = region_weight(&self.analysis, region);
+            let weight = region_weight(&self.segments, region);
             let estimate = self.estimate(region);
             if !self.affordable(region, estimate) {
                 // Deferred: compiled once hot (see `resolve`), not by whole-contract passes.
@@ -449,7 +417,12 @@ impl Contract {
                 continue;
             };
             let cpu = thread_cpu_nanos();
-            let compiled = compiler.define(&self.analysis, region.clone(), &self.tables());
+            let compiled = compiler.define(
+                &self.analysis,
+                &self.segments,
+                region.clone(),
+                &self.tables(),
+            );
             let took = thread_cpu_nanos().saturating_sub(cpu);
             self.counters.compile_nanos.fetch_add(took, Relaxed);
             let per_weight = took / weight.max(1);
@@ -460,7 +433,6 @@ impl Contract {
             }
             match compiled {
                 Ok((id, size)) => defined.push((region.clone(), id, size)),
-                Err(CompileError::TooLarge) => region.clone().for_each(|s| self.refuse(s)),
                 Err(e) => {
                     // Its segments stay with whatever they have (the resolver compiles them
                     // one by one, or they already run single-segment code).
@@ -475,9 +447,7 @@ impl Contract {
 
     /// Region `r` needs no more compiling (under the compile lock).
     fn mark_done(&self, r: usize) {
-        if !self.region_done[r].swap(true, Relaxed) && !is_big(&self.analysis, &self.regions[r]) {
-            self.caller_regions_left.fetch_sub(1, Relaxed);
-        }
+        self.region_done[r].store(true, Relaxed);
     }
 
     /// Makes the defined regions executable and points their segments' slots at them.
@@ -504,7 +474,7 @@ impl Contract {
             for s in segments {
                 let old = self.slots[s].swap(address, AcqRel);
                 if old == self.stubs.resolve || old == self.stubs.interpret {
-                    c.compiled_bytes.fetch_add(self.segment_bytes(s), Relaxed);
+                    c.compiled_bytes.fetch_add(self.segments.bytes(s), Relaxed);
                 }
                 if old == self.stubs.resolve {
                     c.compiled.fetch_add(1, Relaxed);
@@ -519,14 +489,6 @@ impl Contract {
             c.code_bytes.fetch_add(size, Relaxed);
             CODE_BYTES.fetch_add(size, Relaxed);
         }
-    }
-
-    fn segment_bytes(&self, s: usize) -> usize {
-        let starts = self.analysis.segment_starts();
-        let end = starts
-            .get(s + 1)
-            .map_or(self.analysis.code_len(), |&e| e as usize);
-        end - starts[s] as usize
     }
 
     /// Points segment `s` at the interpreter, unless it has code already.
@@ -565,8 +527,8 @@ impl Contract {
         }
         let region = self.regions.partition_point(|r| r.end <= s);
         if background && (entries == 0 && !spent || entries + 1 == self.hot_after[s]) {
-            // The background compiler does it first (a segment too big for callers to
-            // compile is left to it even when hot).
+            // The background compiler does it first; a hot one also in case this caller
+            // cannot (its call's budget is spent, or the compile lock is taken).
             self.pending
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -604,14 +566,6 @@ impl Contract {
         if self.slots[s].load(Acquire) != self.stubs.resolve {
             return;
         }
-        if who == Who::Caller && segment_ops(&self.analysis, s) > CALLER_SEGMENT_OPS {
-            // Too slow to compile on an execution path: the background compiler's job (its
-            // whole-contract pass has the segment as a region of its own), if there is one.
-            if !background::enabled() {
-                self.refuse(s);
-            }
-            return;
-        }
         if !self.affordable(&(s..s + 1), self.estimate(&(s..s + 1))) {
             // Left to run interpreted until hot.
             return;
@@ -620,7 +574,7 @@ impl Contract {
         let cpu = thread_cpu_nanos();
         let compiled = self
             .ensure_compiler(state)
-            .map(|compiler| compiler.define(&self.analysis, s..s + 1, &tables));
+            .map(|compiler| compiler.define(&self.analysis, &self.segments, s..s + 1, &tables));
         let took = thread_cpu_nanos().saturating_sub(cpu);
         self.counters.compile_nanos.fetch_add(took, Relaxed);
         let defined = match compiled {
@@ -633,9 +587,7 @@ impl Contract {
                 if matches!(e, CompileError::Panicked) {
                     state.broken = true;
                 }
-                if !matches!(e, CompileError::TooLarge) {
-                    tracing::warn!(segment = s, error = %e, "dtvm-jit: segment runs interpreted");
-                }
+                tracing::warn!(segment = s, error = %e, "dtvm-jit: segment runs interpreted");
                 self.refuse(s);
                 None
             }
@@ -762,7 +714,7 @@ unsafe extern "C" fn interpret_hook(frame: *mut Frame, s: u64) -> Next {
         next: DONE | status as u32 as u64,
         segment: 0,
     };
-    let starts = contract.analysis.segment_starts();
+    let starts = contract.segments.starts();
     let mut segment = s as usize;
     // Runs on through segments that have no code, without a round trip through the stubs.
     let run = || loop {

@@ -18,6 +18,7 @@
 //! carries across block boundaries; block entry checks gas and stack bounds exactly as
 //! `Frame::begin_block` does, with the virtual offset folded into the comparison constants.
 
+use crate::segments::Segments;
 use crate::shims::{self, FrameHelper, PureHelper};
 use ::evmc_vm::sys::*;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -43,14 +44,6 @@ use std::ops::Range;
 /// Tag of a region's return value that means "the frame ended with status `ret as u32`".
 pub(crate) const DONE: u64 = 1 << 63;
 
-/// Segments with more instructions than this are left to the interpreter: Cranelift's cost grows
-/// faster than linearly with function size (about 90 ms for 4,400 straight-line instructions).
-/// Segments above [`CALLER_SEGMENT_OPS`] are compiled only by the background compiler.
-pub(crate) const MAX_SEGMENT_OPS: usize = 8192;
-
-/// The largest segment compiled on a caller's execution path (within its compile budget).
-pub(crate) const CALLER_SEGMENT_OPS: usize = 2048;
-
 pub(crate) const OFF_SP: i32 = offset_of!(Frame<'static, 'static>, sp) as i32;
 const OFF_BASE: i32 = offset_of!(Frame<'static, 'static>, stack_base) as i32;
 pub(crate) const OFF_GAS: i32 = offset_of!(Frame<'static, 'static>, gas_left) as i32;
@@ -65,8 +58,6 @@ const MEMORY: MemFlagsData = MemFlagsData::new().with_notrap();
 
 #[derive(Debug)]
 pub(crate) enum CompileError {
-    /// A segment exceeds [`MAX_SEGMENT_OPS`].
-    TooLarge,
     Codegen(String),
     /// Cranelift (or the lowering) panicked; the compiler must not be used again.
     Panicked,
@@ -75,7 +66,6 @@ pub(crate) enum CompileError {
 impl std::fmt::Display for CompileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::TooLarge => write!(f, "segment too large"),
             Self::Codegen(e) => write!(f, "codegen: {e}"),
             Self::Panicked => write!(f, "the compiler panicked"),
         }
@@ -168,27 +158,20 @@ impl Compiler {
         })
     }
 
-    /// Compiles the segments `segments` (consecutive indices into the analysis' segment starts)
-    /// as one region. The function is usable after [`Compiler::finalize`]. Returns its id and
-    /// the size of its machine code.
+    /// Compiles the segments `segments` (consecutive indices into `all`) as one region. The
+    /// function is usable after [`Compiler::finalize`]. Returns its id and the size of its
+    /// machine code.
     pub(crate) fn define(
         &mut self,
         analysis: &CodeAnalysis,
+        all: &Segments,
         segments: Range<usize>,
         tables: &Tables,
     ) -> Result<(FuncId, usize), CompileError> {
-        // Refuse before building any IR: an abandoned `FunctionBuilder` would leave the shared
-        // builder context half-used.
-        if segments
-            .clone()
-            .any(|s| segment_ops(analysis, s) > MAX_SEGMENT_OPS)
-        {
-            return Err(CompileError::TooLarge);
-        }
         // A panic inside Cranelift (a bug, ours or its) must not fail the execution: the
         // segments run in the interpreter instead, and the caller stops using this compiler.
         let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.define_unchecked(analysis, segments.clone(), tables)
+            self.define_unchecked(analysis, all, segments.clone(), tables)
         }));
         attempt.unwrap_or_else(|_| {
             self.module.clear_context(&mut self.ctx);
@@ -200,6 +183,7 @@ impl Compiler {
     fn define_unchecked(
         &mut self,
         analysis: &CodeAnalysis,
+        all: &Segments,
         segments: Range<usize>,
         tables: &Tables,
     ) -> Result<(FuncId, usize), CompileError> {
@@ -212,7 +196,7 @@ impl Compiler {
                 pure: b.import_signature(self.pure_sig.clone()),
                 tail: b.import_signature(self.tail_sig.clone()),
             };
-            Lower::new(b, config, analysis, segments.clone(), tables, sigs).run();
+            Lower::new(b, config, analysis, all, segments.clone(), tables, sigs).run();
         }
         let disasm = std::env::var_os("DTVM_JIT_DISASM").is_some();
         self.ctx.set_disasm(disasm);
@@ -259,28 +243,6 @@ impl Compiler {
         // SAFETY: forwarded to the caller.
         unsafe { self.module.free_memory() }
     }
-}
-
-/// Instructions in segment `index` (an upper bound of what is lowered: code after a terminator
-/// is dead).
-pub(crate) fn segment_ops(analysis: &CodeAnalysis, index: usize) -> usize {
-    let starts = analysis.segment_starts();
-    let code = analysis.exec_code();
-    let end = starts
-        .get(index + 1)
-        .map_or(analysis.code_len(), |&s| s as usize);
-    let mut pc = starts[index] as usize;
-    let mut ops = 0;
-    while pc < end {
-        let op = code[pc];
-        pc += 1 + if (PUSH1..=PUSH32).contains(&op) {
-            (op - PUSH1 + 1) as usize
-        } else {
-            0
-        };
-        ops += 1;
-    }
-    ops
 }
 
 /// A stack word known at compile time.
@@ -350,6 +312,7 @@ impl<'a, 'f> Lower<'a, 'f> {
         mut b: FunctionBuilder<'f>,
         config: TargetFrontendConfig,
         analysis: &'a CodeAnalysis,
+        all: &'a Segments,
         segments: Range<usize>,
         tables: &'a Tables,
         sigs: Sigs,
@@ -379,7 +342,7 @@ impl<'a, 'f> Lower<'a, 'f> {
             config,
             analysis,
             code: analysis.exec_code(),
-            starts: analysis.segment_starts(),
+            starts: all.starts(),
             tables,
             segments,
             segment_blocks,

@@ -9,8 +9,9 @@
 //! Every segment has a slot holding the address execution tail-calls to enter it: compiled code,
 //! a resolver stub (lazy: compile on first entry) or an interpreter stub. Compiled and interpreted
 //! segments (`dtvm_interp::run_segment`) run on the same `dtvm_interp::Frame` and hand over at
-//! JUMPDESTs, so any segment that cannot be compiled (too large, over the compile-time budget, a
-//! codegen error) simply runs in the interpreter. All complex instructions call the
+//! JUMPDESTs, so any segment that is not compiled (not yet, over the compile budget, a codegen
+//! error) simply runs in the interpreter. Long JUMPDEST segments are cut into pieces (see
+//! `segments.rs`) that hand over the same way. All complex instructions call the
 //! interpreter's own instruction bodies: results are the interpreter's, bit for bit.
 //!
 //! Compilation is bounded twice: per call (a wall-clock budget, the rest interpreted or left to
@@ -22,6 +23,7 @@
 
 mod cache;
 mod compiler;
+mod segments;
 mod shims;
 mod stubs;
 

@@ -1,6 +1,7 @@
-//! Out of gas inside JUMPDEST runs: compiled code charges a lone JUMPDEST without checking and
-//! leaves the check to the next segment, so every gas amount around the run's cost must end as
-//! in the interpreter (status and gas left).
+//! Gas where compiled code departs from the interpreter's shape: a lone JUMPDEST is charged
+//! without a check (the next segment's check catches it), and long segments are cut into pieces
+//! entered mid-block (no check at all). Every gas amount around such code's cost must end as in
+//! the interpreter (status, gas left, output).
 
 mod common;
 use common::*;
@@ -26,10 +27,22 @@ fn out_of_gas_in_a_jumpdest_run_matches_the_interpreter() {
     let head = looping.len() as u8;
     looping.extend([JUMPDEST; 6]);
     looping.extend([PUSH1, 1, SWAP1, SUB, DUP1, PUSH1, head, JUMPI, STOP]);
+    // 1,500 instructions in one block, so three pieces, with memory growth (dynamic gas) in
+    // each; then a GAS (a block end) and another long block.
+    let mut long = Vec::new();
+    for i in 0..500u32 {
+        long.extend([PUSH1, (i % 200) as u8, MLOAD, POP]);
+    }
+    long.extend([GAS, POP]);
+    for _ in 0..300 {
+        long.extend([PUSH1, 1, POP]);
+    }
+    long.extend([PUSH1, 0, PUSH1, 0, RETURN]);
     for (name, code) in [
         ("straight", straight),
         ("into the middle", into_middle),
         ("loop", looping),
+        ("pieces", long),
     ] {
         let full = run(Engine::Interp, &code, 1_000_000);
         assert_eq!(full.0, ::evmc_vm::sys::EVMC_SUCCESS, "{name}");

@@ -1,0 +1,132 @@
+//! The JIT's segments: the units of entry that have a slot each and that regions group.
+//!
+//! They are the analysis' JUMPDEST segments, with every segment longer than [`PIECE_OPS`]
+//! instructions cut into *pieces*. Cranelift's cost grows faster than linearly with straight-line
+//! code (register allocation: ~10 us per instruction at 250, ~30 at 2,000), so one 20,000-
+//! instruction segment would cost seconds to compile whole; in pieces it costs what its size
+//! says, and compiles like any other code.
+//!
+//! A cut lies inside a basic block, never at its start. Entering a piece therefore needs no gas
+//! or stack check (the block's start charged and checked the whole block), and the analysis has
+//! no block information there (`BlockInfo::default()`), so both the compiler's block entry and
+//! `Frame::begin_block` (the interpreter stub's entry) are no-ops at a cut. A piece is only ever
+//! entered by falling through from the piece before it: jumps target JUMPDESTs.
+
+use dtvm_core::analysis::{BlockInfo, CodeAnalysis};
+use dtvm_core::opcode::*;
+
+/// The most instructions in one piece of a long segment.
+pub(crate) const PIECE_OPS: u32 = 512;
+
+pub(crate) struct Segments {
+    /// Start pcs, ascending: the analysis' segment starts and the cuts.
+    starts: Box<[u32]>,
+    /// Instructions per segment.
+    ops: Box<[u32]>,
+    code_len: usize,
+}
+
+impl Segments {
+    pub(crate) fn new(analysis: &CodeAnalysis) -> Self {
+        let code = analysis.code();
+        let jumpdest_segments = analysis.segment_starts();
+        let mut starts = Vec::with_capacity(jumpdest_segments.len());
+        let mut ops = Vec::with_capacity(jumpdest_segments.len());
+        for (index, &first) in jumpdest_segments.iter().enumerate() {
+            let end = jumpdest_segments
+                .get(index + 1)
+                .map_or(code.len(), |&e| e as usize);
+            let (mut pc, mut start, mut count) = (first as usize, first, 0u32);
+            // Whether `pc` starts a basic block (the analysis' rule: a segment start, or after an
+            // undefined instruction or one that does not simply go on to the next).
+            let mut block_start = true;
+            while pc < end {
+                if count >= PIECE_OPS && !block_start {
+                    debug_assert_eq!(analysis.block(pc), BlockInfo::default());
+                    starts.push(start);
+                    ops.push(count);
+                    (start, count) = (pc as u32, 0);
+                }
+                let op = code[pc];
+                let info = &OPCODES[op as usize];
+                let defined = info.defined_in(analysis.rev);
+                pc += 1 + if (PUSH1..=PUSH32).contains(&op) {
+                    info.immediate as usize
+                } else {
+                    0
+                };
+                count += 1;
+                block_start = !defined || info.flow != Flow::Next;
+            }
+            starts.push(start);
+            ops.push(count);
+        }
+        Self {
+            starts: starts.into_boxed_slice(),
+            ops: ops.into_boxed_slice(),
+            code_len: code.len(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    pub(crate) fn starts(&self) -> &[u32] {
+        &self.starts
+    }
+
+    /// Instructions in segment `index` (an upper bound of what is lowered: code after a
+    /// terminator is dead).
+    pub(crate) fn ops(&self, index: usize) -> usize {
+        self.ops[index] as usize
+    }
+
+    /// Bytes of code in segment `index`.
+    pub(crate) fn bytes(&self, index: usize) -> usize {
+        let end = self
+            .starts
+            .get(index + 1)
+            .map_or(self.code_len, |&e| e as usize);
+        end - self.starts[index] as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dtvm_core::CANCUN;
+
+    #[test]
+    fn long_segments_are_cut_inside_blocks() {
+        // A JUMPDEST, 1,200 PUSH1/POP pairs with a GAS every 100 instructions (a block end),
+        // then a second JUMPDEST segment.
+        let mut code = vec![JUMPDEST];
+        for i in 0..1200 {
+            code.extend(if i % 50 == 49 { [GAS, POP] } else { [PUSH1, 1] });
+            code.push(POP);
+        }
+        let second = code.len();
+        code.extend([JUMPDEST, STOP]);
+        let analysis = CodeAnalysis::new(&code, CANCUN);
+        let segments = Segments::new(&analysis);
+        let starts = segments.starts();
+        assert_eq!(starts[0], 0);
+        assert_eq!(*starts.last().unwrap() as usize, second);
+        assert!(starts.len() > 3, "{starts:?}");
+        for (i, &s) in starts.iter().enumerate() {
+            assert!(segments.ops(i) <= PIECE_OPS as usize);
+            if analysis.segment_starts().binary_search(&s).is_err() {
+                // A cut: inside a block, at an instruction boundary.
+                assert_eq!(analysis.block(s as usize), BlockInfo::default());
+                assert!(matches!(code[s as usize], PUSH1 | POP | GAS));
+                let previous = code[s as usize - 1];
+                assert_ne!(previous, GAS, "a cut at a block start");
+            }
+        }
+        let total: usize = (0..segments.len()).map(|i| segments.ops(i)).sum();
+        let bytes: usize = (0..segments.len()).map(|i| segments.bytes(i)).sum();
+        assert_eq!(bytes, code.len());
+        assert_eq!(total, 1 + 1200 * 2 + 24 + 2);
+    }
+}
