@@ -22,7 +22,7 @@ use crate::segments::Segments;
 use crate::shims::{self, FrameHelper, PureHelper};
 use ::evmc_vm::sys::*;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{I32, I64, I64X2, I8};
+use cranelift_codegen::ir::types::{I128, I32, I64, I64X2, I8};
 use cranelift_codegen::ir::{
     AbiParam, Block, BlockArg, BlockCall, InstBuilder, JumpTableData, MemFlagsData, SigRef,
     Signature, StackSlot, StackSlotData, StackSlotKind, Value,
@@ -1451,14 +1451,22 @@ impl<'a, 'f> Lower<'a, 'f> {
         self.b.ins().icmp_imm_s(IntCC::NotEqual, x, 0)
     }
 
+    /// Wrapping 256-bit sum as two 128-bit halves: x86-64 lowers a 128-bit add to add/adc, where
+    /// a carry chain of 64-bit overflow checks costs three instructions per limb (Cranelift has no
+    /// add-with-carry on 64-bit values for this target).
     fn add(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
-        let (s0, c0) = self.b.ins().uadd_overflow(a[0], b[0]);
-        let (s1, c1) = self.add_carry(a[1], b[1], c0);
-        let (s2, c2) = self.add_carry(a[2], b[2], c1);
-        let s3 = self.b.ins().iadd(a[3], b[3]);
-        let c2 = self.b.ins().uextend(I64, c2);
-        let s3 = self.b.ins().iadd(s3, c2);
-        [s0, s1, s2, s3]
+        let a_lo = self.b.ins().iconcat(a[0], a[1]);
+        let b_lo = self.b.ins().iconcat(b[0], b[1]);
+        let lo = self.b.ins().iadd(a_lo, b_lo);
+        let carry = self.b.ins().icmp(IntCC::UnsignedLessThan, lo, a_lo);
+        let carry = self.b.ins().uextend(I128, carry);
+        let a_hi = self.b.ins().iconcat(a[2], a[3]);
+        let b_hi = self.b.ins().iconcat(b[2], b[3]);
+        let hi = self.b.ins().iadd(a_hi, b_hi);
+        let hi = self.b.ins().iadd(hi, carry);
+        let (r0, r1) = self.b.ins().isplit(lo);
+        let (r2, r3) = self.b.ins().isplit(hi);
+        [r0, r1, r2, r3]
     }
 
     fn add_carry(&mut self, a: Value, b: Value, carry: Value) -> (Value, Value) {
@@ -1468,14 +1476,20 @@ impl<'a, 'f> Lower<'a, 'f> {
         (s, self.b.ins().bor(c1, c2))
     }
 
+    /// Wrapping 256-bit difference, as [`Lower::add`].
     fn sub(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
-        let (d0, b0) = self.b.ins().usub_overflow(a[0], b[0]);
-        let (d1, b1) = self.sub_borrow(a[1], b[1], b0);
-        let (d2, b2) = self.sub_borrow(a[2], b[2], b1);
-        let d3 = self.b.ins().isub(a[3], b[3]);
-        let b2 = self.b.ins().uextend(I64, b2);
-        let d3 = self.b.ins().isub(d3, b2);
-        [d0, d1, d2, d3]
+        let a_lo = self.b.ins().iconcat(a[0], a[1]);
+        let b_lo = self.b.ins().iconcat(b[0], b[1]);
+        let lo = self.b.ins().isub(a_lo, b_lo);
+        let borrow = self.b.ins().icmp(IntCC::UnsignedLessThan, a_lo, b_lo);
+        let borrow = self.b.ins().uextend(I128, borrow);
+        let a_hi = self.b.ins().iconcat(a[2], a[3]);
+        let b_hi = self.b.ins().iconcat(b[2], b[3]);
+        let hi = self.b.ins().isub(a_hi, b_hi);
+        let hi = self.b.ins().isub(hi, borrow);
+        let (r0, r1) = self.b.ins().isplit(lo);
+        let (r2, r3) = self.b.ins().isplit(hi);
+        [r0, r1, r2, r3]
     }
 
     /// Wrapping 256-bit product, schoolbook on 64-bit limbs: limb k collects the low halves of
@@ -1514,13 +1528,6 @@ impl<'a, 'f> Lower<'a, 'f> {
             carry = next;
         }
         r
-    }
-
-    fn sub_borrow(&mut self, a: Value, b: Value, borrow: Value) -> (Value, Value) {
-        let (t, b1) = self.b.ins().usub_overflow(a, b);
-        let borrow = self.b.ins().uextend(I64, borrow);
-        let (d, b2) = self.b.ins().usub_overflow(t, borrow);
-        (d, self.b.ins().bor(b1, b2))
     }
 
     /// a < b (I8), unsigned or as two's-complement signed words.

@@ -1,6 +1,7 @@
-//! The JIT's inline arithmetic shortcuts (64-bit division, power-of-two multiplication, division
-//! and modulus, constant shifts, SIGNEXTEND and BYTE by a constant) against the interpreter, over operands at every boundary they
-//! test: zero, one, 64-bit limits, sign boundaries, powers of two, the maximum.
+//! The JIT's inline arithmetic (addition and subtraction in 128-bit halves, comparisons) and its
+//! shortcuts (64-bit division, power-of-two multiplication, division and modulus, constant
+//! shifts, SIGNEXTEND and BYTE by a constant) against the interpreter, over operands at every
+//! boundary they test: zero, one, 64-bit limits, sign boundaries, powers of two, the maximum.
 
 mod common;
 use common::*;
@@ -65,7 +66,10 @@ fn program(op: u8, a: U256, b: U256, known: (bool, bool)) -> (Vec<u8>, Vec<u8>) 
 fn arithmetic_shortcuts_match_the_interpreter() {
     let samples = samples();
     let mut cases = 0;
-    for op in [MUL, DIV, MOD, SDIV, SMOD, SHL, SHR, SAR, SIGNEXTEND, BYTE] {
+    let ops = [
+        ADD, SUB, LT, GT, SLT, SGT, EQ, MUL, DIV, MOD, SDIV, SMOD, SHL, SHR, SAR, SIGNEXTEND, BYTE,
+    ];
+    for op in ops {
         for &a in &samples {
             for &b in &samples {
                 for known in [(false, false), (true, false), (false, true)] {
@@ -86,7 +90,7 @@ fn arithmetic_shortcuts_match_the_interpreter() {
             }
         }
     }
-    assert_eq!(cases, 10 * samples.len() * samples.len() * 3);
+    assert_eq!(cases, ops.len() * samples.len() * samples.len() * 3);
 }
 
 /// `ADDMOD(a, b, m)` over every triple of samples, with the modulus a compile-time constant or
