@@ -16,7 +16,12 @@ fn samples() -> Vec<U256> {
         U256::from(2),
         U256::from(3),
         U256::from(7),
-        // Byte indexes at SIGNEXTEND's and BYTE's boundaries.
+        // Byte indexes at SIGNEXTEND's and BYTE's boundaries (and at limb boundaries).
+        U256::from(8),
+        U256::from(15),
+        U256::from(16),
+        U256::from(23),
+        U256::from(24),
         U256::from(30),
         U256::from(31),
         U256::from(32),
