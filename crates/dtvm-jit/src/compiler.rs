@@ -671,41 +671,81 @@ impl<'a, 'f> Lower<'a, 'f> {
     /// when the block fails unconditionally (the rest of the segment is then unreachable).
     fn enter_block(&mut self, pc: usize) -> bool {
         let info = self.analysis.block(pc);
+        // The failure conditions, in `Frame::begin_block`'s order (which decides the status
+        // when several hold).
+        let mut failures: Vec<(Value, i32)> = Vec::with_capacity(3);
         if info.gas > 0 {
             let g = self.b.ins().iadd_imm_s(self.gas, -(info.gas as i64));
             let out = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, g, 0);
-            self.fail_if(out, EVMC_OUT_OF_GAS);
+            failures.push((out, EVMC_OUT_OF_GAS));
             self.gas = g;
         }
         let off = self.vs.off;
         let req = info.stack_req as i32;
         let growth = info.stack_max_growth as i32;
         let limit = STACK_LIMIT as i32;
+        // Whatever the height, the block overflows.
+        let overflows = off + growth > limit;
         // The materialised height `h` is that of a real earlier stack pointer: 0 <= h <= limit.
-        if req > off || off + growth > 0 {
+        if req > off || (off + growth > 0 && !overflows) {
             let h = self.b.ins().isub(self.sp, self.base);
             if req > off {
                 let under =
                     self.b
                         .ins()
                         .icmp_imm_s(IntCC::SignedLessThan, h, ((req - off) * WORD) as i64);
-                self.fail_if(under, EVMC_STACK_UNDERFLOW);
+                failures.push((under, EVMC_STACK_UNDERFLOW));
             }
-            if off + growth > limit {
-                // Whatever the height, the block overflows.
-                self.jump_fail(EVMC_STACK_OVERFLOW);
-                return false;
-            }
-            if off + growth > 0 {
+            if off + growth > 0 && !overflows {
                 let over = self.b.ins().icmp_imm_s(
                     IntCC::SignedGreaterThan,
                     h,
                     ((limit - off - growth) * WORD) as i64,
                 );
-                self.fail_if(over, EVMC_STACK_OVERFLOW);
+                failures.push((over, EVMC_STACK_OVERFLOW));
+            }
+        }
+        if overflows {
+            let status = self.first_failure(&failures, EVMC_STACK_OVERFLOW);
+            self.b.ins().jump(self.fail, &[BlockArg::Value(status)]);
+            return false;
+        }
+        match failures[..] {
+            [] => {}
+            [(cond, status)] => self.fail_if(cond, status),
+            _ => {
+                // One branch for all checks, to a cold exit of this block's own that works out
+                // the status and returns: no edge needs splitting and no shared exit collects
+                // a status from every block, where a branch per check to shared exits costs
+                // two blocks per check.
+                let mut any = failures[0].0;
+                for &(cond, _) in &failures[1..] {
+                    any = self.b.ins().bor(any, cond);
+                }
+                let cold = self.b.create_block();
+                self.b.set_cold_block(cold);
+                let cont = self.b.create_block();
+                self.b.ins().brif(any, cold, &[], cont, &[]);
+                self.b.switch_to_block(cold);
+                let (&(_, last), rest) = failures.split_last().expect("two or more");
+                let status = self.first_failure(rest, last);
+                let status = self.b.ins().uextend(I64, status);
+                let ret = self.b.ins().bor_imm_s(status, DONE as i64);
+                self.b.ins().return_(&[ret]);
+                self.b.switch_to_block(cont);
             }
         }
         true
+    }
+
+    /// The status (I32) of the first of `failures` that holds, `otherwise` if none does.
+    fn first_failure(&mut self, failures: &[(Value, i32)], otherwise: i32) -> Value {
+        let mut status = self.b.ins().iconst(I32, otherwise as i64);
+        for &(cond, code) in failures.iter().rev() {
+            let code = self.b.ins().iconst(I32, code as i64);
+            status = self.b.ins().select(cond, code, status);
+        }
+        status
     }
 
     /// The block after an instruction that ends a block without leaving the segment.

@@ -59,3 +59,48 @@ fn out_of_gas_in_a_jumpdest_run_matches_the_interpreter() {
         }
     }
 }
+
+/// A block that fails several of its entry checks at once ends with the status the interpreter
+/// checks first (gas, then stack underflow, then overflow): compiled code tests them with one
+/// branch and works the status out afterwards.
+#[test]
+fn a_block_failing_several_checks_keeps_the_interpreters_status() {
+    dtvm_jit::set_background_threads(0);
+    // Underflow or out of gas.
+    let underflow = vec![PUSH1, 1, JUMPDEST, ADD, ADD, STOP];
+    // Overflow whatever the height (1,025 pushes in one block) or out of gas.
+    let always_over = vec![PUSH0; 1025];
+    // 1,000 items, then a block of 30 pushes: overflow at that height, or out of gas.
+    let mut over_at_height = vec![PUSH0; 1000];
+    over_at_height.push(JUMPDEST);
+    over_at_height.extend([PUSH0; 30]);
+    over_at_height.push(STOP);
+    // A block that both underflows (SWAP16 on 16 items) and overflows (then 1,010 pushes).
+    let mut both = vec![PUSH0; 16];
+    both.extend([JUMPDEST, SWAP1 + 15]);
+    both.extend([PUSH0; 1010]);
+    both.push(STOP);
+    for (name, code) in [
+        ("underflow", underflow),
+        ("always over", always_over),
+        ("over at a height", over_at_height),
+        ("under and over", both),
+    ] {
+        let full = run(Engine::Interp, &code, 1_000_000);
+        assert_ne!(full.0, ::evmc_vm::sys::EVMC_SUCCESS, "{name}");
+        let mut statuses = std::collections::BTreeSet::new();
+        for gas in 0..=2_100 {
+            let expected = run(Engine::Interp, &code, gas);
+            statuses.insert(expected.0);
+            for engine in [Engine::Multipass, Engine::Lazy] {
+                assert_eq!(
+                    run(engine, &code, gas),
+                    expected,
+                    "{name}, gas {gas}, {engine:?}"
+                );
+            }
+        }
+        // Both outcomes occur: out of gas below the block's cost, the stack failure above.
+        assert_eq!(statuses.len(), 2, "{name}: {statuses:?}");
+    }
+}
