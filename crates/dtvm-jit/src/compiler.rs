@@ -18,7 +18,7 @@
 //! carries across block boundaries; block entry checks gas and stack bounds exactly as
 //! `Frame::begin_block` does, with the virtual offset folded into the comparison constants.
 
-use crate::segments::Segments;
+use crate::segments::{self, Segments};
 use crate::shims::{self, FrameHelper, PureHelper};
 use ::evmc_vm::sys::*;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -493,6 +493,21 @@ impl<'a, 'f> Lower<'a, 'f> {
         self.gas = self.b.block_params(block)[1];
         self.vs = VStack::default();
         let start = self.starts[index] as usize;
+        if start != 0 && !self.analysis.is_jumpdest(start) {
+            // A piece of a long segment: the constants its straight-line code pushed so far
+            // are in memory and known.
+            let known = segments::entry_constants(self.analysis, start, MAX_CACHED);
+            let depth = known.len() as i32;
+            for (i, word) in known.into_iter().enumerate() {
+                if let Some(c) = word {
+                    self.vs.slots.push(Slot {
+                        idx: i as i32 - depth,
+                        word: Word::Const(c),
+                        dirty: false,
+                    });
+                }
+            }
+        }
         let end = self.starts.get(index + 1).map(|&s| s as usize);
         self.lower_body(start, end, index);
     }

@@ -12,8 +12,10 @@
 //! `Frame::begin_block` (the interpreter stub's entry) are no-ops at a cut. A piece is only ever
 //! entered by falling through from the piece before it: jumps target JUMPDESTs.
 
+use crate::shims;
 use dtvm_core::analysis::{BlockInfo, CodeAnalysis};
 use dtvm_core::opcode::*;
+use dtvm_core::U256;
 
 /// The most instructions in one piece of a long segment.
 pub(crate) const PIECE_OPS: u32 = 512;
@@ -90,6 +92,81 @@ impl Segments {
             .map_or(self.code_len, |&e| e as usize);
         end - self.starts[index] as usize
     }
+}
+
+/// The stack items known at compile time on entry to the piece starting at `start` (a cut, not
+/// a JUMPDEST segment's start), top last, `None` where unknown; at most `max` of the topmost.
+///
+/// A piece is entered only by falling through from the piece before it, so its entry stack is
+/// what the straight-line code from the JUMPDEST segment's start leaves: constants pushed there
+/// (and folded, as the compiler folds them) are still constants. Stack items are in the frame's
+/// memory at every segment boundary, so a piece can treat these as constants already written.
+pub(crate) fn entry_constants(
+    analysis: &CodeAnalysis,
+    start: usize,
+    max: usize,
+) -> Vec<Option<U256>> {
+    let code = analysis.code();
+    let starts = analysis.segment_starts();
+    let first = starts[starts.partition_point(|&s| s as usize <= start) - 1] as usize;
+    // Items the code pushed or moved, top last; deeper items are unknown.
+    let mut stack: Vec<Option<U256>> = Vec::new();
+    let mut pc = first;
+    while pc < start {
+        let op = code[pc];
+        let info = &OPCODES[op as usize];
+        let immediate = if (PUSH1..=PUSH32).contains(&op) {
+            info.immediate as usize
+        } else {
+            0
+        };
+        let pop = |stack: &mut Vec<Option<U256>>| stack.pop().flatten();
+        match op {
+            PUSH0 => stack.push(Some(U256::ZERO)),
+            PUSH1..=PUSH32 => {
+                let end = (pc + 1 + immediate).min(code.len());
+                let mut bytes = code[pc + 1..end].to_vec();
+                bytes.resize(immediate, 0);
+                stack.push(Some(U256::from_be_slice(&bytes)));
+            }
+            DUP1..=DUP16 => {
+                let n = (op - DUP1 + 1) as usize;
+                let item = stack.len().checked_sub(n).and_then(|i| stack[i]);
+                stack.push(item);
+            }
+            SWAP1..=SWAP16 => {
+                let n = (op - SWAP1 + 1) as usize;
+                // Unknown items below the tracked ones take part as `None`.
+                while stack.len() < n + 1 {
+                    stack.insert(0, None);
+                }
+                let top = stack.len() - 1;
+                stack.swap(top, top - n);
+            }
+            _ if shims::is_pure(op) && info.defined_in(analysis.rev) => {
+                let mut args = [Some(U256::ZERO); 3];
+                for a in args.iter_mut().take(info.stack_in as usize) {
+                    *a = pop(&mut stack);
+                }
+                let folded = match args {
+                    [Some(a), Some(b), Some(c)] => Some(shims::fold(op, a, b, c)),
+                    _ => None,
+                };
+                stack.push(folded);
+            }
+            _ => {
+                for _ in 0..info.stack_in {
+                    pop(&mut stack);
+                }
+                for _ in 0..info.stack_out {
+                    stack.push(None);
+                }
+            }
+        }
+        pc += 1 + immediate;
+    }
+    let keep = stack.len().saturating_sub(max);
+    stack.split_off(keep)
 }
 
 #[cfg(test)]
