@@ -12,6 +12,7 @@ mod cases;
 mod engines;
 mod host;
 mod report;
+pub mod run;
 mod synth;
 
 use cases::Case;

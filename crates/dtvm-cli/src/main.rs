@@ -4,7 +4,7 @@ mod statetest;
 
 fn usage() -> ! {
     eprintln!(
-        "usage:\n  dtvm statetest [--mode M] [--fork F] PATH...\n  dtvm bench [--mode interpreter,multipass,lazy,revm] [--filter REGEX] [--iters N] [--json FILE] [--smoke]"
+        "usage:\n  dtvm run [--mode M,...] [--rev R] [--gas N] [--input HEX] CODE\n  dtvm statetest [--mode M] [--fork F] PATH...\n  dtvm bench [--mode interpreter,multipass,lazy,revm] [--filter REGEX] [--iters N] [--json FILE] [--smoke]"
     );
     std::process::exit(2)
 }
@@ -16,6 +16,7 @@ fn main() {
     let code = match cmd.as_str() {
         "statetest" => statetest::main(&rest),
         "bench" => bench::main(&rest),
+        "run" => bench::run::main(&rest),
         _ => usage(),
     };
     std::process::exit(code)

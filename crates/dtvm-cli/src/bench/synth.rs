@@ -60,6 +60,16 @@ fn case(name: &str, code: Vec<u8>, input: Vec<u8>, expected: Vec<u8>) -> Case {
     }
 }
 
+/// A case for `dtvm run`: `code` called with `input` in the synthetic cases' pre-state, no
+/// expected output.
+pub fn adhoc(code: Vec<u8>, input: Vec<u8>) -> Case {
+    Case {
+        name: "run".into(),
+        expected_output: None,
+        ..case("run", code, input, Vec::new())
+    }
+}
+
 pub fn cases() -> Vec<Case> {
     let mut v = Vec::new();
     for op in ArithOp::ALL {
