@@ -7,6 +7,14 @@ use super::engines::{self, DtvmEngine, Engine, GasChoice, ModeStatus, Outcome, R
 use super::synth;
 use evmc_vm::sys::EVMC_CANCUN;
 use evmc_vm::Revision;
+use std::io::Write;
+
+/// Prints a line; a closed stdout (`dtvm run ... | head`) is not an error worth a panic.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
 
 const USAGE: &str = "\
 usage: dtvm run [--mode interpreter,multipass,lazy,revm] [--rev NAME] [--gas N] [--input HEX]
@@ -117,7 +125,7 @@ pub fn main(args: &[String]) -> i32 {
             .and_then(|mut r| r.run_checked());
         match ran {
             Ok((took, o)) => {
-                println!(
+                say!(
                     "{mode:>11}: {:<24} gas used {:>10}  refund {:>8}  {:>9.1?}  output 0x{}",
                     o.detail,
                     o.gas_used,
@@ -142,12 +150,12 @@ pub fn main(args: &[String]) -> i32 {
     let mut agree = true;
     for (mode, o) in rest {
         if let Some(why) = first.diff(o) {
-            println!("{mode} differs from {first_mode}: {why}");
+            say!("{mode} differs from {first_mode}: {why}");
             agree = false;
         }
     }
     if agree && !rest.is_empty() {
-        println!("all {} engines agree", outcomes.len());
+        say!("all {} engines agree", outcomes.len());
     }
     if agree {
         0
