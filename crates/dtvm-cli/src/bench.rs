@@ -94,12 +94,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         };
         match flag {
             "--mode" | "--modes" => {
-                o.modes = value()?.split(',').map(|m| m.trim().to_owned()).collect();
-                for m in &o.modes {
-                    if !["interpreter", "multipass", "lazy", "revm"].contains(&m.as_str()) {
-                        return Err(format!("unknown mode {m}"));
-                    }
-                }
+                o.modes = engines::parse_modes(&value()?)?;
             }
             "--filter" => {
                 o.filter = Some(Regex::new(&value()?).map_err(|e| e.to_string())?);
@@ -114,14 +109,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             "--json" => o.json = Some(value()?),
             "--suite" => o.suite = Some(value()?),
-            "--rev" => {
-                let v = value()?.to_ascii_lowercase();
-                o.rev = engines::REVISIONS
-                    .iter()
-                    .find(|(n, _)| *n == v)
-                    .map(|(_, r)| *r)
-                    .ok_or_else(|| format!("unknown revision {v}"))?;
-            }
+            "--rev" => o.rev = engines::revision_named(&value()?)?,
             "--gas" => {
                 let v = value()?;
                 let gas: i64 = if v == "max" {
@@ -144,15 +132,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
 }
 
 pub fn main(args: &[String]) -> i32 {
-    let opts = match parse(args) {
+    let opts = match crate::options("bench", USAGE, parse(args)) {
         Ok(o) => o,
-        Err(e) => {
-            if !e.is_empty() {
-                eprintln!("bench: {e}");
-            }
-            eprintln!("{USAGE}");
-            return 2;
-        }
+        Err(status) => return status,
     };
     // Nested calls re-enter the engines through native frames (the host's `call` runs the VM
     // again), up to 1024 deep: more than a main thread's stack holds. Both engines run here.

@@ -9,6 +9,18 @@ fn usage() -> ! {
     std::process::exit(2)
 }
 
+/// A subcommand's parsed options, or its exit status (2) after printing why (an empty reason is
+/// a request for help) and its usage.
+fn options<T>(command: &str, usage: &str, parsed: Result<T, String>) -> Result<T, i32> {
+    parsed.map_err(|e| {
+        if !e.is_empty() {
+            eprintln!("{command}: {e}");
+        }
+        eprintln!("{usage}");
+        2
+    })
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let Some(cmd) = args.next() else { usage() };

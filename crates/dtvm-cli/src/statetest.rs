@@ -144,15 +144,9 @@ struct Job {
 }
 
 pub fn main(args: &[String]) -> i32 {
-    let opts = match parse_args(args) {
+    let opts = match crate::options("statetest", USAGE, parse_args(args)) {
         Ok(o) => o,
-        Err(e) => {
-            if !e.is_empty() {
-                eprintln!("statetest: {e}");
-            }
-            eprintln!("{USAGE}");
-            return 2;
-        }
+        Err(status) => return status,
     };
     let mut files = Vec::new();
     for p in &opts.paths {

@@ -49,6 +49,32 @@ pub const REVISIONS: [(&str, Revision); 15] = [
     ("osaka", EVMC_OSAKA),
 ];
 
+/// The engines `--mode` accepts: dtvm's modes and the peer.
+pub const ENGINE_NAMES: [&str; 4] = ["interpreter", "multipass", "lazy", "revm"];
+
+/// A `--mode` list: comma-separated names of [`ENGINE_NAMES`].
+pub fn parse_modes(list: &str) -> Result<Vec<String>, String> {
+    list.split(',')
+        .map(|m| {
+            let m = m.trim();
+            ENGINE_NAMES
+                .contains(&m)
+                .then(|| m.to_owned())
+                .ok_or_else(|| format!("unknown mode {m}"))
+        })
+        .collect()
+}
+
+/// The revision a `--rev` value names (case-insensitive).
+pub fn revision_named(name: &str) -> Result<Revision, String> {
+    let lower = name.to_ascii_lowercase();
+    REVISIONS
+        .iter()
+        .find(|(n, _)| *n == lower)
+        .map(|&(_, r)| r)
+        .ok_or_else(|| format!("unknown revision {name}"))
+}
+
 pub fn revision_name(rev: Revision) -> &'static str {
     REVISIONS
         .iter()

@@ -49,24 +49,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
     while let Some(arg) = it.next() {
         let mut value = || it.next().cloned().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
-            "--mode" | "--modes" => {
-                o.modes = value()?.split(',').map(str::to_owned).collect();
-                if let Some(m) = o
-                    .modes
-                    .iter()
-                    .find(|m| !["interpreter", "multipass", "lazy", "revm"].contains(&m.as_str()))
-                {
-                    return Err(format!("unknown mode {m}"));
-                }
-            }
-            "--rev" => {
-                let v = value()?;
-                o.rev = engines::REVISIONS
-                    .iter()
-                    .find(|(n, _)| *n == v.to_ascii_lowercase())
-                    .map(|&(_, r)| r)
-                    .ok_or_else(|| format!("unknown revision {v}"))?;
-            }
+            "--mode" | "--modes" => o.modes = engines::parse_modes(&value()?)?,
+            "--rev" => o.rev = engines::revision_named(&value()?)?,
             "--gas" => {
                 o.gas = value()?.parse().map_err(|_| "--gas takes a number")?;
                 if o.gas <= 0 {
@@ -90,15 +74,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
 }
 
 pub fn main(args: &[String]) -> i32 {
-    let opts = match parse(args) {
+    let opts = match crate::options("dtvm run", USAGE, parse(args)) {
         Ok(o) => o,
-        Err(e) => {
-            if !e.is_empty() {
-                eprintln!("dtvm run: {e}");
-            }
-            eprintln!("{USAGE}");
-            return 2;
-        }
+        Err(status) => return status,
     };
     let case: Case = synth::adhoc(opts.code, opts.input);
     let setup = match Setup::new(&case, opts.rev, GasChoice::Execution(opts.gas)) {
