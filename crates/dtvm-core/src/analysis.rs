@@ -8,7 +8,7 @@
 //! they see exactly the gas a per-instruction charge would leave.
 
 use crate::gas::static_gas_table;
-use crate::opcode::{Flow, JUMPDEST, OPCODES, PUSH1, PUSH32};
+use crate::opcode::{JUMPDEST, OPCODES, PUSH1, PUSH32};
 use crate::{Revision, STACK_LIMIT};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -85,7 +85,7 @@ impl CodeAnalysis {
             } else {
                 0
             };
-            if !defined || info.flow != Flow::Next {
+            if info.ends_block(rev) {
                 block.finish(&mut blocks);
                 block = BlockBuilder::new(pc.min(len));
             }

@@ -61,6 +61,12 @@ impl OpInfo {
             None => false,
         }
     }
+
+    /// Whether the instruction ends its basic block at `rev` (the next instruction starts
+    /// another): it is undefined there, or it does not simply go on to the next instruction.
+    pub fn ends_block(&self, rev: Revision) -> bool {
+        !self.defined_in(rev) || !matches!(self.flow, Flow::Next)
+    }
 }
 
 const UNDEFINED: OpInfo = OpInfo {

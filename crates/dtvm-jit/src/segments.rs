@@ -39,8 +39,7 @@ impl Segments {
                 .get(index + 1)
                 .map_or(code.len(), |&e| e as usize);
             let (mut pc, mut start, mut count) = (first as usize, first, 0u32);
-            // Whether `pc` starts a basic block (the analysis' rule: a segment start, or after an
-            // undefined instruction or one that does not simply go on to the next).
+            // Whether `pc` starts a basic block (a segment start, or after a block's end).
             let mut block_start = true;
             while pc < end {
                 if count >= PIECE_OPS && !block_start {
@@ -51,14 +50,13 @@ impl Segments {
                 }
                 let op = code[pc];
                 let info = &OPCODES[op as usize];
-                let defined = info.defined_in(analysis.rev);
                 pc += 1 + if (PUSH1..=PUSH32).contains(&op) {
                     info.immediate as usize
                 } else {
                     0
                 };
                 count += 1;
-                block_start = !defined || info.flow != Flow::Next;
+                block_start = info.ends_block(analysis.rev);
             }
             starts.push(start);
             ops.push(count);
@@ -106,7 +104,8 @@ pub(crate) fn entry_constants(
     start: usize,
     max: usize,
 ) -> Vec<Option<U256>> {
-    let code = analysis.code();
+    // As the compiler reads it: padded, so a PUSH at the end reads zeros.
+    let code = analysis.exec_code();
     let starts = analysis.segment_starts();
     let first = starts[starts.partition_point(|&s| s as usize <= start) - 1] as usize;
     // Items the code pushed or moved, top last; deeper items are unknown.
@@ -124,10 +123,7 @@ pub(crate) fn entry_constants(
         match op {
             PUSH0 => stack.push(Some(U256::ZERO)),
             PUSH1..=PUSH32 => {
-                let end = (pc + 1 + immediate).min(code.len());
-                let mut bytes = code[pc + 1..end].to_vec();
-                bytes.resize(immediate, 0);
-                stack.push(Some(U256::from_be_slice(&bytes)));
+                stack.push(Some(U256::from_be_slice(&code[pc + 1..pc + 1 + immediate])));
             }
             DUP1..=DUP16 => {
                 let n = (op - DUP1 + 1) as usize;
