@@ -525,7 +525,6 @@ impl Contract {
         if !background || entries == 0 {
             self.counters.resolver_entries.fetch_add(1, Relaxed);
         }
-        let region = self.regions.partition_point(|r| r.end <= s);
         if background && (entries == 0 && !spent || entries + 1 == self.hot_after[s]) {
             // The background compiler does it first; a hot one also in case this caller
             // cannot (its call's budget is spent, or the compile lock is taken).
@@ -549,6 +548,7 @@ impl Contract {
         if hot {
             // Its whole region (a few milliseconds), which the whole-contract pass would
             // otherwise compile again after this segment alone.
+            let region = self.regions.partition_point(|r| r.end <= s);
             self.compile_regions_in(&mut state, [region], Some(deadline), Who::Caller);
         }
         self.compile_segment(&mut state, s, Who::Caller);

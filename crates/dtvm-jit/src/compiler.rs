@@ -1519,19 +1519,35 @@ impl<'a, 'f> Lower<'a, 'f> {
         self.b.ins().icmp_imm_s(IntCC::NotEqual, x, 0)
     }
 
-    /// Wrapping 256-bit sum as two 128-bit halves: x86-64 lowers a 128-bit add to add/adc, where
-    /// a carry chain of 64-bit overflow checks costs three instructions per limb (Cranelift has no
-    /// add-with-carry on 64-bit values for this target).
     fn add(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
-        let a_lo = self.b.ins().iconcat(a[0], a[1]);
-        let b_lo = self.b.ins().iconcat(b[0], b[1]);
-        let lo = self.b.ins().iadd(a_lo, b_lo);
-        let carry = self.b.ins().icmp(IntCC::UnsignedLessThan, lo, a_lo);
+        self.add_or_sub(a, b, false)
+    }
+
+    fn sub(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
+        self.add_or_sub(a, b, true)
+    }
+
+    /// Wrapping 256-bit sum or difference as two 128-bit halves: x86-64 lowers a 128-bit add
+    /// (sub) to add/adc (sub/sbb), where a carry chain of 64-bit overflow checks costs three
+    /// instructions per limb (Cranelift has no add-with-carry on 64-bit values for this target).
+    fn add_or_sub(&mut self, a: [Value; 4], b: [Value; 4], subtract: bool) -> [Value; 4] {
+        let mut half = |x: [Value; 4], i: usize| self.b.ins().iconcat(x[i], x[i + 1]);
+        let (a_lo, b_lo, a_hi, b_hi) = (half(a, 0), half(b, 0), half(a, 2), half(b, 2));
+        let op = |s: &mut Self, x, y| {
+            if subtract {
+                s.b.ins().isub(x, y)
+            } else {
+                s.b.ins().iadd(x, y)
+            }
+        };
+        let lo = op(self, a_lo, b_lo);
+        // Carry out of a sum: it wrapped below an addend; borrow out of a difference: the
+        // subtrahend was larger.
+        let (x, y) = if subtract { (a_lo, b_lo) } else { (lo, a_lo) };
+        let carry = self.b.ins().icmp(IntCC::UnsignedLessThan, x, y);
         let carry = self.b.ins().uextend(I128, carry);
-        let a_hi = self.b.ins().iconcat(a[2], a[3]);
-        let b_hi = self.b.ins().iconcat(b[2], b[3]);
-        let hi = self.b.ins().iadd(a_hi, b_hi);
-        let hi = self.b.ins().iadd(hi, carry);
+        let hi = op(self, a_hi, b_hi);
+        let hi = op(self, hi, carry);
         let (r0, r1) = self.b.ins().isplit(lo);
         let (r2, r3) = self.b.ins().isplit(hi);
         [r0, r1, r2, r3]
@@ -1542,22 +1558,6 @@ impl<'a, 'f> Lower<'a, 'f> {
         let carry = self.b.ins().uextend(I64, carry);
         let (s, c2) = self.b.ins().uadd_overflow(t, carry);
         (s, self.b.ins().bor(c1, c2))
-    }
-
-    /// Wrapping 256-bit difference, as [`Lower::add`].
-    fn sub(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
-        let a_lo = self.b.ins().iconcat(a[0], a[1]);
-        let b_lo = self.b.ins().iconcat(b[0], b[1]);
-        let lo = self.b.ins().isub(a_lo, b_lo);
-        let borrow = self.b.ins().icmp(IntCC::UnsignedLessThan, a_lo, b_lo);
-        let borrow = self.b.ins().uextend(I128, borrow);
-        let a_hi = self.b.ins().iconcat(a[2], a[3]);
-        let b_hi = self.b.ins().iconcat(b[2], b[3]);
-        let hi = self.b.ins().isub(a_hi, b_hi);
-        let hi = self.b.ins().isub(hi, borrow);
-        let (r0, r1) = self.b.ins().isplit(lo);
-        let (r2, r3) = self.b.ins().isplit(hi);
-        [r0, r1, r2, r3]
     }
 
     /// Wrapping 256-bit product, schoolbook on 64-bit limbs: limb k collects the low halves of

@@ -4,24 +4,9 @@
 //! interpreter, whatever their stack holds at the cuts.
 
 mod common;
+use common::gen::Rng;
 use common::*;
 use dtvm_core::opcode::*;
-
-/// xorshift, so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// About `ops` instructions of straight-line code with a stack of 0 to 40 items, then the top
 /// eight items (or zeros) written to memory and returned.
@@ -53,7 +38,7 @@ fn program(rng: &mut Rng, ops: usize) -> Vec<u8> {
             code.push(POP);
             depth -= 1;
         } else {
-            code.push(PURE[rng.below(PURE.len() as u64) as usize]);
+            code.push(rng.pick(&PURE));
             depth -= 1;
         }
     }
@@ -72,7 +57,7 @@ fn program(rng: &mut Rng, ops: usize) -> Vec<u8> {
 #[test]
 fn random_long_segments_match_the_interpreter() {
     dtvm_jit::set_background_threads(0);
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let input: Vec<u8> = (0..128).map(|i| (i * 37 + 11) as u8).collect();
     for case in 0..60 {
         let code = program(&mut rng, 1_500);
