@@ -134,7 +134,7 @@ unsafe extern "C" fn execute(
     // stack aborts the process, so a level that might is refused instead: a failure of this VM
     // on this thread (another EVM, or this one on a bigger stack, would have run it), hence
     // INTERNAL_ERROR and not an EVM outcome. The calling frame ends with it too (see
-    // `dtvm_interp::instructions::call`), so it reaches the host's top level.
+    // `dtvm_runtime::instructions::call`), so it reaches the host's top level.
     if !stack::enough() {
         return ExecutionResult::failure(EVMC_INTERNAL_ERROR).into_raw();
     }

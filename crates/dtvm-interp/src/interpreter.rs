@@ -1,11 +1,12 @@
-//! The dispatch loop. Simple instructions are inlined here; the rest call [`crate::instructions`].
+//! The dispatch loop. Simple instructions are inlined here; the rest call the shared bodies in
+//! [`dtvm_runtime::instructions`].
 
-use crate::instructions::{self as ins, CopySource};
-use crate::{Frame, Status};
 use ::evmc_vm::sys::*;
 use dtvm_core::analysis::UNDEFINED_MARK;
 use dtvm_core::opcode::*;
 use dtvm_core::U256;
+use dtvm_runtime::instructions::{self as ins, CopySource};
+use dtvm_runtime::{Frame, Status};
 
 /// Reads the big-endian immediate of a PUSHn at `pc`. The padded code makes reading past the end
 /// of the real code safe and yields zeros, as the EVM specifies for a truncated PUSH. Fixed-size
@@ -212,7 +213,7 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
                 let a = pop!();
                 let b = pop!();
                 let m = peek!();
-                crate::modular::addmod(&a, &b, &m, top!());
+                dtvm_runtime::modular::addmod(&a, &b, &m, top!());
                 pc += 1;
             }
             MULMOD => {
@@ -220,7 +221,7 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
                 let b = pop!();
                 let m = peek!();
                 // In place: the remainder's limbs go straight to the stack slot.
-                crate::modular::mulmod(&a, &b, &m, top!());
+                dtvm_runtime::modular::mulmod(&a, &b, &m, top!());
                 pc += 1;
             }
             EXP => {

@@ -1,148 +1,18 @@
-//! dtvm's EVM interpreter.
+//! dtvm's EVM interpreter: the dispatch loop over the shared runtime's [`Frame`].
 //!
-//! One [`Frame`] per call holds everything an engine needs (stack, gas, memory, return data,
-//! message, analysis, host). The JIT runs on the same frame and calls the same out-of-line
-//! instruction bodies in [`instructions`], so every EVM rule has one definition.
-//!
-//! Gas and stack bounds are checked once per basic block (see `dtvm_core::analysis`); inside a
-//! block, instructions run without checks.
+//! The frame, memory and every out-of-line instruction body live in `dtvm_runtime`, which the
+//! JIT shares, so every EVM rule has one definition. Gas and stack bounds are checked once per
+//! basic block (see `dtvm_core::analysis`); inside a block, instructions run without checks.
 
-pub mod instructions;
 mod interpreter;
-pub mod memory;
-mod modular;
 
 use ::evmc_vm::sys::*;
 use ::evmc_vm::{ExecutionContext, ExecutionMessage, ExecutionResult};
-use dtvm_core::analysis::{analysis_cache, CodeAnalysis};
-use dtvm_core::{Revision, STACK_LIMIT, U256};
-use memory::Memory;
-use std::cell::RefCell;
+use dtvm_core::analysis::analysis_cache;
+use dtvm_core::Revision;
+pub use dtvm_runtime::{execute_analyzed, Frame, Status};
 
 pub use interpreter::{run, run_segment, Exit};
-
-/// An EVMC status code.
-pub type Status = evmc_status_code;
-
-/// The EVM stack storage of one frame.
-#[repr(C, align(32))]
-pub struct StackSpace(pub [U256; STACK_LIMIT]);
-
-/// The state of one execution frame, shared by the interpreter and JIT code.
-///
-/// `#[repr(C)]` so that JIT code can address the hot fields (stack pointer, gas) by offset.
-#[repr(C)]
-pub struct Frame<'a, 'h> {
-    /// Next free stack slot; the top item is at `sp - 1`.
-    pub sp: *mut U256,
-    /// First stack slot.
-    pub stack_base: *mut U256,
-    pub gas_left: i64,
-    pub gas_refund: i64,
-    pub memory: Memory,
-    pub return_data: Vec<u8>,
-    pub rev: Revision,
-    pub msg: ExecutionMessage<'a>,
-    pub analysis: &'a CodeAnalysis,
-    pub host: &'a mut ExecutionContext<'h>,
-    /// Output region (offset, size) in memory set by RETURN/REVERT.
-    pub output: (usize, usize),
-    /// Opaque state of the engine running the frame (the JIT's per-call context); null in the
-    /// interpreter.
-    pub engine: *const (),
-}
-
-impl Frame<'_, '_> {
-    /// Stack height in items.
-    #[inline]
-    pub fn stack_height(&self) -> usize {
-        // SAFETY: `sp` always points into (or one past the end of) the stack that starts at
-        // `stack_base`.
-        unsafe { self.sp.offset_from(self.stack_base) as usize }
-    }
-
-    /// Charges `cost`; out of gas when the gas left goes negative.
-    #[inline]
-    pub fn charge(&mut self, cost: i64) -> Result<(), Status> {
-        self.gas_left -= cost;
-        if self.gas_left < 0 {
-            Err(EVMC_OUT_OF_GAS)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Charges memory expansion for a region read from the stack; `None` for a zero size.
-    #[inline]
-    pub fn memory_region(
-        &mut self,
-        offset: U256,
-        size: U256,
-    ) -> Result<Option<(usize, usize)>, Status> {
-        let region = memory::region(offset, size)?;
-        if let Some((o, s)) = region {
-            self.memory.expand(&mut self.gas_left, o as u64, s as u64)?;
-        }
-        Ok(region)
-    }
-
-    /// Enters the basic block starting at `pc`: charges its static gas and checks its stack
-    /// bounds, so its instructions can run unchecked.
-    #[inline]
-    pub fn begin_block(&mut self, pc: usize) -> Result<(), Status> {
-        let block = self.analysis.block(pc);
-        self.gas_left -= block.gas as i64;
-        if self.gas_left < 0 {
-            return Err(EVMC_OUT_OF_GAS);
-        }
-        let height = self.stack_height();
-        if height < block.stack_req as usize {
-            return Err(EVMC_STACK_UNDERFLOW);
-        }
-        if height + block.stack_max_growth as usize > STACK_LIMIT {
-            return Err(EVMC_STACK_OVERFLOW);
-        }
-        Ok(())
-    }
-}
-
-/// Buffers reused across frames of one thread: nested calls must not allocate a fresh 32 KB
-/// stack and memory every time.
-#[derive(Default)]
-struct Pool {
-    stacks: Vec<Box<StackSpace>>,
-    memories: Vec<Vec<u8>>,
-}
-
-thread_local! {
-    static POOL: RefCell<Pool> = RefCell::new(Pool::default());
-}
-
-/// Largest memory buffer worth keeping for reuse.
-const POOLED_MEMORY_LIMIT: usize = 1 << 20;
-
-fn take_buffers() -> (Box<StackSpace>, Vec<u8>) {
-    POOL.with(|p| {
-        let mut p = p.borrow_mut();
-        let stack = p.stacks.pop().unwrap_or_else(|| {
-            // SAFETY: U256 is plain integers: all-zero bytes are a valid value.
-            unsafe { Box::<StackSpace>::new_zeroed().assume_init() }
-        });
-        let memory = p.memories.pop().unwrap_or_default();
-        (stack, memory)
-    })
-}
-
-fn return_buffers(stack: Box<StackSpace>, mut memory: Vec<u8>) {
-    POOL.with(|p| {
-        let mut p = p.borrow_mut();
-        p.stacks.push(stack);
-        if memory.capacity() <= POOLED_MEMORY_LIMIT {
-            memory.clear();
-            p.memories.push(memory);
-        }
-    })
-}
 
 /// Executes `code` for `msg` at revision `rev` in the interpreter.
 pub fn execute(
@@ -156,51 +26,4 @@ pub fn execute(
     }
     let analysis = analysis_cache().get(code, rev);
     execute_analyzed(ctx, rev, msg, &analysis, |frame| run(frame, 0))
-}
-
-/// Sets up a frame for `analysis`, runs `body` on it, and turns the frame into a result.
-/// The JIT enters here too, with its own body.
-pub fn execute_analyzed(
-    ctx: &mut ExecutionContext,
-    rev: Revision,
-    msg: &ExecutionMessage,
-    analysis: &CodeAnalysis,
-    body: impl FnOnce(&mut Frame) -> Status,
-) -> ExecutionResult {
-    let (mut stack, memory) = take_buffers();
-    let base = stack.0.as_mut_ptr();
-    let mut frame = Frame {
-        sp: base,
-        stack_base: base,
-        gas_left: msg.gas().max(0),
-        gas_refund: 0,
-        memory: Memory::from_buffer(memory),
-        return_data: Vec::new(),
-        rev,
-        msg: *msg,
-        analysis,
-        host: ctx,
-        output: (0, 0),
-        engine: std::ptr::null(),
-    };
-    let status = body(&mut frame);
-    let result = match status {
-        EVMC_SUCCESS | EVMC_REVERT => {
-            let (offset, size) = frame.output;
-            let output = if size == 0 {
-                Vec::new()
-            } else {
-                frame.memory.slice(offset, size).to_vec()
-            };
-            let refund = if status == EVMC_SUCCESS {
-                frame.gas_refund
-            } else {
-                0
-            };
-            ExecutionResult::new(status, frame.gas_left, refund, output)
-        }
-        failure => ExecutionResult::failure(failure),
-    };
-    return_buffers(stack, frame.memory.into_buffer());
-    result
 }

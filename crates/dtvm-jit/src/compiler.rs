@@ -36,8 +36,8 @@ use cranelift_module::{FuncId, Module};
 use dtvm_core::analysis::{CodeAnalysis, UNDEFINED_MARK};
 use dtvm_core::opcode::*;
 use dtvm_core::{STACK_LIMIT, U256};
-use dtvm_interp::memory::Memory;
-use dtvm_interp::Frame;
+use dtvm_runtime::memory::Memory;
+use dtvm_runtime::Frame;
 use std::mem::offset_of;
 use std::ops::Range;
 

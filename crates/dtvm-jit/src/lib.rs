@@ -8,7 +8,7 @@
 //!
 //! Every segment has a slot holding the address execution tail-calls to enter it: compiled code,
 //! a resolver stub (lazy: compile on first entry) or an interpreter stub. Compiled and interpreted
-//! segments (`dtvm_interp::run_segment`) run on the same `dtvm_interp::Frame` and hand over at
+//! segments (`dtvm_interp::run_segment`) run on the same `dtvm_runtime::Frame` and hand over at
 //! JUMPDESTs, so any segment that is not compiled (not yet, over the compile budget, a codegen
 //! error) simply runs in the interpreter. Long JUMPDEST segments are cut into pieces (see
 //! `segments.rs`) that hand over the same way. All complex instructions call the
@@ -55,7 +55,7 @@ pub fn execute(
     if !lazy {
         contract.compile_all(deadline);
     }
-    dtvm_interp::execute_analyzed(ctx, rev, msg, contract.analysis(), |frame| {
+    dtvm_runtime::execute_analyzed(ctx, rev, msg, contract.analysis(), |frame| {
         contract.run(frame, deadline)
     })
 }

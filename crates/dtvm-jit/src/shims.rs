@@ -1,5 +1,5 @@
 //! `extern "C"` entry points that compiled code calls. Each forwards to the interpreter's own
-//! definition of the instruction (`dtvm_interp::instructions` or the same ruint operation the
+//! definition of the instruction (`dtvm_runtime::instructions` or the same ruint operation the
 //! dispatch loop uses), so the JIT never re-derives an EVM rule.
 //!
 //! Two calling conventions:
@@ -12,8 +12,8 @@
 use ::evmc_vm::sys::*;
 use dtvm_core::opcode::*;
 use dtvm_core::U256;
-use dtvm_interp::instructions::{self as ins, CopySource, OpResult};
-use dtvm_interp::Frame;
+use dtvm_runtime::instructions::{self as ins, CopySource, OpResult};
+use dtvm_runtime::Frame;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pub(crate) type FrameHelper = unsafe extern "C" fn(*mut Frame) -> i32;

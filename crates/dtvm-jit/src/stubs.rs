@@ -15,7 +15,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Module};
 use dtvm_core::U256;
-use dtvm_interp::Frame;
+use dtvm_runtime::Frame;
 
 /// Enters compiled code: runs `target(frame, sp, gas, segment)` and returns its result
 /// (`DONE | status`).

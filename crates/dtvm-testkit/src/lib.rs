@@ -152,7 +152,7 @@ impl Host for MockHost {
     fn get_code_hash(&self, a: &Address) -> Bytes32 {
         match self.codes.borrow().get(a) {
             Some(c) => Bytes32 {
-                bytes: dtvm_interp::instructions::keccak256(c),
+                bytes: dtvm_runtime::instructions::keccak256(c),
             },
             None => Bytes32::default(),
         }

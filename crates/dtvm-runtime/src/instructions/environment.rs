@@ -1,0 +1,154 @@
+//! Hashing, the execution environment and account state read through the host.
+
+use super::*;
+
+pub fn keccak(f: &mut Frame) -> OpResult {
+    let offset = f.pop();
+    let size = f.pop();
+    let hash = match f.memory_region(offset, size)? {
+        Some((o, s)) => {
+            f.charge(num_words(s as u64) as i64 * KECCAK_WORD_COST)?;
+            keccak256(f.memory.slice(o, s))
+        }
+        None => keccak256(&[]),
+    };
+    f.push(U256::from_be_bytes(hash));
+    Ok(())
+}
+
+pub fn balance(f: &mut Frame) -> OpResult {
+    let address = to_address(*f.top());
+    f.address_access_cost(&address)?;
+    *f.top() = bytes32_to_u256(&f.host.get_balance(&address));
+    Ok(())
+}
+
+pub fn calldataload(f: &mut Frame) {
+    let offset = saturating_usize(*f.top());
+    let mut word = [0u8; 32];
+    copy_padded(&mut word, f.msg.input(), offset);
+    *f.top() = U256::from_be_bytes(word);
+}
+
+/// The data a *COPY instruction reads from.
+#[derive(Clone, Copy)]
+pub enum CopySource {
+    CallData,
+    Code,
+}
+
+/// CALLDATACOPY / CODECOPY.
+pub fn data_copy(f: &mut Frame, source: CopySource) -> OpResult {
+    let mem_offset = f.pop();
+    let data_offset = saturating_usize(f.pop());
+    let size = f.pop();
+    if let Some((o, s)) = f.memory_region(mem_offset, size)? {
+        f.charge(copy_cost(s as u64))?;
+        let src = match source {
+            CopySource::CallData => f.msg.input(),
+            CopySource::Code => f.analysis.code(),
+        };
+        copy_padded(f.memory.slice_mut(o, s), src, data_offset);
+    }
+    Ok(())
+}
+
+pub fn extcodesize(f: &mut Frame) -> OpResult {
+    let address = to_address(*f.top());
+    f.address_access_cost(&address)?;
+    *f.top() = U256::from(f.host.get_code_size(&address));
+    Ok(())
+}
+
+pub fn extcodecopy(f: &mut Frame) -> OpResult {
+    let address = to_address(f.pop());
+    let mem_offset = f.pop();
+    let code_offset = saturating_usize(f.pop());
+    let size = f.pop();
+    let region = f.memory_region(mem_offset, size)?;
+    if let Some((_, s)) = region {
+        f.charge(copy_cost(s as u64))?;
+    }
+    f.address_access_cost(&address)?;
+    if let Some((o, s)) = region {
+        let buffer = f.memory.slice_mut(o, s);
+        let copied = f.host.copy_code(&address, code_offset, buffer);
+        buffer[copied..].fill(0);
+    }
+    Ok(())
+}
+
+pub fn extcodehash(f: &mut Frame) -> OpResult {
+    let address = to_address(*f.top());
+    f.address_access_cost(&address)?;
+    *f.top() = bytes32_to_u256(&f.host.get_code_hash(&address));
+    Ok(())
+}
+
+pub fn returndatacopy(f: &mut Frame) -> OpResult {
+    let mem_offset = f.pop();
+    let data_offset = f.pop();
+    let size = f.pop();
+    let region = f.memory_region(mem_offset, size)?;
+    let len = f.return_data.len();
+    let Ok(src) = usize::try_from(data_offset) else {
+        return Err(EVMC_INVALID_MEMORY_ACCESS);
+    };
+    if src > len {
+        return Err(EVMC_INVALID_MEMORY_ACCESS);
+    }
+    if let Some((o, s)) = region {
+        if s > len - src {
+            return Err(EVMC_INVALID_MEMORY_ACCESS);
+        }
+        f.charge(copy_cost(s as u64))?;
+        f.memory
+            .slice_mut(o, s)
+            .copy_from_slice(&f.return_data[src..src + s]);
+    }
+    Ok(())
+}
+
+pub fn blockhash(f: &mut Frame) {
+    let number = *f.top();
+    let current = f.host.tx_context().block_number;
+    let lower = current.saturating_sub(256).max(0);
+    let hash = match i64::try_from(number) {
+        Ok(n) if n >= lower && n < current => bytes32_to_u256(&f.host.get_block_hash(n)),
+        _ => U256::ZERO,
+    };
+    *f.top() = hash;
+}
+
+/// Block and transaction values that come from the transaction context.
+pub fn tx_value(f: &mut Frame, opcode: u8) -> U256 {
+    let tx = f.host.tx_context();
+    match opcode {
+        op::ORIGIN => address_to_u256(&tx.tx_origin),
+        op::GASPRICE => bytes32_to_u256(&tx.tx_gas_price),
+        op::COINBASE => address_to_u256(&tx.block_coinbase),
+        op::TIMESTAMP => U256::from(tx.block_timestamp as u64),
+        op::NUMBER => U256::from(tx.block_number as u64),
+        op::PREVRANDAO => bytes32_to_u256(&tx.block_prev_randao),
+        op::GASLIMIT => U256::from(tx.block_gas_limit as u64),
+        op::CHAINID => bytes32_to_u256(&tx.chain_id),
+        op::BASEFEE => bytes32_to_u256(&tx.block_base_fee),
+        op::BLOBBASEFEE => bytes32_to_u256(&tx.blob_base_fee),
+        _ => unreachable!("not a transaction-context opcode: {opcode:#x}"),
+    }
+}
+
+pub fn selfbalance(f: &mut Frame) {
+    let me = *f.msg.recipient();
+    let balance = bytes32_to_u256(&f.host.get_balance(&me));
+    f.push(balance);
+}
+
+pub fn blobhash(f: &mut Frame) {
+    let index = saturating_usize(*f.top());
+    *f.top() = f
+        .host
+        .blob_hash(index)
+        .map(|h| bytes32_to_u256(&h))
+        .unwrap_or_default();
+}

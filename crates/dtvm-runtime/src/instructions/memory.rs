@@ -1,0 +1,57 @@
+//! MLOAD, MSTORE, MSTORE8, MCOPY: memory access with expansion charged per the Yellow Paper.
+
+use super::*;
+
+/// The offset of a `size`-byte access when it ends below the memory limit.
+#[inline(always)]
+fn small_offset(offset: &U256, size: u64) -> Result<u64, Status> {
+    let l = offset.as_limbs();
+    if l[1] | l[2] | l[3] != 0 || l[0] > MAX_MEMORY_SIZE - size {
+        return Err(EVMC_OUT_OF_GAS);
+    }
+    Ok(l[0])
+}
+
+#[inline]
+pub fn mload(f: &mut Frame) -> OpResult {
+    let o = small_offset(f.top(), 32)?;
+    f.memory.expand(&mut f.gas_left, o, 32)?;
+    let word: [u8; 32] = f.memory.slice(o as usize, 32).try_into().expect("32 bytes");
+    *f.top() = U256::from_be_bytes(word);
+    Ok(())
+}
+
+#[inline]
+pub fn mstore(f: &mut Frame) -> OpResult {
+    let o = small_offset(&f.pop(), 32)?;
+    let value = f.pop();
+    f.memory.expand(&mut f.gas_left, o, 32)?;
+    f.memory
+        .slice_mut(o as usize, 32)
+        .copy_from_slice(&value.to_be_bytes::<32>());
+    Ok(())
+}
+
+#[inline]
+pub fn mstore8(f: &mut Frame) -> OpResult {
+    let o = small_offset(&f.pop(), 1)?;
+    let value = f.pop();
+    f.memory.expand(&mut f.gas_left, o, 1)?;
+    f.memory.slice_mut(o as usize, 1)[0] = value.byte(0);
+    Ok(())
+}
+
+pub fn mcopy(f: &mut Frame) -> OpResult {
+    let dst = f.pop();
+    let src = f.pop();
+    let size = f.pop();
+    // Memory cost depends only on the final size, so expanding for each region in turn charges
+    // exactly the expansion to the larger end.
+    let (Some((s, n)), Some((d, _))) = (f.memory_region(src, size)?, f.memory_region(dst, size)?)
+    else {
+        return Ok(());
+    };
+    f.charge(copy_cost(n as u64))?;
+    f.memory.copy_within(s, d, n);
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! Storage (EIP-2200/2929/3529 costs from the host's status), transient storage (EIP-1153) and
+//! logs.
+
+use super::*;
+
+pub fn sload(f: &mut Frame) -> OpResult {
+    let key = u256_to_bytes32(*f.top());
+    let me = *f.msg.recipient();
+    if f.rev >= BERLIN && f.host.access_storage(&me, &key) == EVMC_ACCESS_COLD {
+        f.charge(ADDITIONAL_COLD_SLOAD_COST)?;
+    }
+    *f.top() = bytes32_to_u256(&f.host.get_storage(&me, &key));
+    Ok(())
+}
+
+pub fn sstore(f: &mut Frame) -> OpResult {
+    f.check_not_static()?;
+    if f.rev >= ISTANBUL && f.gas_left <= SSTORE_SENTRY {
+        return Err(EVMC_OUT_OF_GAS);
+    }
+    let key = u256_to_bytes32(f.pop());
+    let value = u256_to_bytes32(f.pop());
+    let me = *f.msg.recipient();
+    let cold = f.rev >= BERLIN && f.host.access_storage(&me, &key) == EVMC_ACCESS_COLD;
+    let status = f.host.set_storage(&me, &key, &value);
+    let cost = gas::sstore_cost(f.rev, status);
+    f.charge(cost.gas + if cold { COLD_SLOAD_COST } else { 0 })?;
+    f.gas_refund += cost.refund;
+    Ok(())
+}
+
+pub fn tload(f: &mut Frame) {
+    let key = u256_to_bytes32(*f.top());
+    let me = *f.msg.recipient();
+    *f.top() = bytes32_to_u256(&f.host.get_transient_storage(&me, &key));
+}
+
+pub fn tstore(f: &mut Frame) -> OpResult {
+    f.check_not_static()?;
+    let key = u256_to_bytes32(f.pop());
+    let value = u256_to_bytes32(f.pop());
+    let me = *f.msg.recipient();
+    f.host.set_transient_storage(&me, &key, &value);
+    Ok(())
+}
+
+pub fn log(f: &mut Frame, topics: usize) -> OpResult {
+    f.check_not_static()?;
+    let offset = f.pop();
+    let size = f.pop();
+    let region = f.memory_region(offset, size)?;
+    let mut topic_values = [Bytes32::default(); 4];
+    for t in topic_values.iter_mut().take(topics) {
+        *t = u256_to_bytes32(f.pop());
+    }
+    let data: &[u8] = match region {
+        Some((o, s)) => {
+            f.charge(s as i64 * LOG_DATA_COST)?;
+            f.memory.slice(o, s)
+        }
+        None => &[],
+    };
+    let me = *f.msg.recipient();
+    f.host.emit_log(&me, data, &topic_values[..topics]);
+    Ok(())
+}
