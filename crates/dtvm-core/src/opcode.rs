@@ -1,30 +1,201 @@
-//! Opcode numbers and their static traits (name, stack inputs/outputs, immediate size, first
-//! revision). Gas lives in [`crate::gas`] because it changes across revisions.
-#![allow(missing_docs)]
+//! The opcode list: every EVM instruction defined once, with its static traits (byte, stack
+//! inputs/outputs, base gas, first revision, control flow) and how engines implement it.
+//!
+//! [`for_each_opcode!`] hands the whole list to a callback macro. dtvm-core builds the opcode
+//! constants and [`OPCODES`] from it; the interpreter generates its dispatch `match`, and the JIT
+//! its helper table, constant folding and every predicate it lowers by (pure, gas-free,
+//! gas-using, control). Changing an instruction's semantics changes its entry here and its body
+//! in `dtvm_runtime::instructions`, nothing else.
+//!
+//! Gas repricings after an instruction's first revision are in [`crate::gas`].
 
 use crate::Revision;
 
-macro_rules! opcodes {
-    ($($name:ident = $val:expr),* $(,)?) => { $(pub const $name: u8 = $val;)* };
-}
-
-opcodes! {
-    STOP = 0x00, ADD = 0x01, MUL = 0x02, SUB = 0x03, DIV = 0x04, SDIV = 0x05, MOD = 0x06, SMOD = 0x07,
-    ADDMOD = 0x08, MULMOD = 0x09, EXP = 0x0a, SIGNEXTEND = 0x0b,
-    LT = 0x10, GT = 0x11, SLT = 0x12, SGT = 0x13, EQ = 0x14, ISZERO = 0x15, AND = 0x16, OR = 0x17,
-    XOR = 0x18, NOT = 0x19, BYTE = 0x1a, SHL = 0x1b, SHR = 0x1c, SAR = 0x1d, CLZ = 0x1e,
-    KECCAK256 = 0x20,
-    ADDRESS = 0x30, BALANCE = 0x31, ORIGIN = 0x32, CALLER = 0x33, CALLVALUE = 0x34, CALLDATALOAD = 0x35,
-    CALLDATASIZE = 0x36, CALLDATACOPY = 0x37, CODESIZE = 0x38, CODECOPY = 0x39, GASPRICE = 0x3a,
-    EXTCODESIZE = 0x3b, EXTCODECOPY = 0x3c, RETURNDATASIZE = 0x3d, RETURNDATACOPY = 0x3e, EXTCODEHASH = 0x3f,
-    BLOCKHASH = 0x40, COINBASE = 0x41, TIMESTAMP = 0x42, NUMBER = 0x43, PREVRANDAO = 0x44, GASLIMIT = 0x45,
-    CHAINID = 0x46, SELFBALANCE = 0x47, BASEFEE = 0x48, BLOBHASH = 0x49, BLOBBASEFEE = 0x4a,
-    POP = 0x50, MLOAD = 0x51, MSTORE = 0x52, MSTORE8 = 0x53, SLOAD = 0x54, SSTORE = 0x55, JUMP = 0x56,
-    JUMPI = 0x57, PC = 0x58, MSIZE = 0x59, GAS = 0x5a, JUMPDEST = 0x5b, TLOAD = 0x5c, TSTORE = 0x5d,
-    MCOPY = 0x5e, PUSH0 = 0x5f, PUSH1 = 0x60, PUSH32 = 0x7f, DUP1 = 0x80, DUP16 = 0x8f, SWAP1 = 0x90,
-    SWAP16 = 0x9f, LOG0 = 0xa0, LOG4 = 0xa4,
-    CREATE = 0xf0, CALL = 0xf1, CALLCODE = 0xf2, RETURN = 0xf3, DELEGATECALL = 0xf4, CREATE2 = 0xf5,
-    STATICCALL = 0xfa, REVERT = 0xfd, INVALID = 0xfe, SELFDESTRUCT = 0xff,
+/// Calls `$callback! { entries }` with the opcode list, one entry per defined opcode:
+///
+/// ```text
+/// NAME 0xBYTE stack_in stack_out base_gas SINCE_REVISION Flow => kind(arguments);
+/// ```
+///
+/// `base_gas` is the static cost at `SINCE_REVISION`; `Flow` a [`Flow`] variant. The *kind* says
+/// how an engine implements the instruction; its type follows from the kind, so what an engine
+/// may skip (storing the gas around a call, checking a status) follows from the type:
+///
+/// * `pure(|a| e)`, `pure(|a, b| e)`: a word function (`U256`s in, a `U256` out), inlined where
+///   the interpreter dispatches; `a` is the top of the stack. Arity = `stack_in`.
+/// * `pure_call(|a, b| e)`: as `pure`, for a body that stays out of line (its result comes back
+///   through memory: the interpreter copies it to the stack limb by limb).
+/// * `pure_into(|a, b, m, r| e)`: a three-operand word function writing its result to
+///   `r: &mut U256` (in place on the interpreter's stack).
+/// * `frame(|f| e)`: `e: OpResult` on `f: &mut Frame`; pops and pushes on the frame's stack, may
+///   charge gas and fail.
+/// * `plain(|f| e)`: `e: ()` on `f: &mut Frame`; works on the frame's stack, neither reads nor
+///   charges gas, cannot fail.
+/// * `value(|f| e)`: `e: U256` computed from the frame (not its stack), pushed; no gas, no failure.
+/// * `code(|c| e)`: `e: U256` computed from the `CodeAnalysis` alone, pushed (the JIT folds it).
+/// * `exit(STATUS, |f| e)`: as `frame`, then the frame ends with `STATUS`.
+/// * control, each engine's own: `stop`, `invalid`, `jump`, `jumpi`, `jumpdest`, `pc`, `gas`,
+///   `pop`, `push(n)`, `dup(n)`, `swap(n)`.
+///
+/// Paths in the bodies resolve where the callback expands: `ins` must name
+/// `dtvm_runtime::instructions`, and `EVMC_*` the `evmc_vm::sys` statuses.
+#[macro_export]
+macro_rules! for_each_opcode {
+    ($callback:ident) => {
+        $callback! {
+            // NAME        BYTE  IN OUT  GAS SINCE          FLOW           KIND
+            STOP           0x00  0  0     0 FRONTIER       Terminates  => stop;
+            ADD            0x01  2  1     3 FRONTIER       Next        => pure(|a, b| a.wrapping_add(b));
+            MUL            0x02  2  1     5 FRONTIER       Next        => pure(|a, b| a.wrapping_mul(b));
+            SUB            0x03  2  1     3 FRONTIER       Next        => pure(|a, b| a.wrapping_sub(b));
+            DIV            0x04  2  1     5 FRONTIER       Next        => pure_call(|a, b| ins::div(a, b));
+            SDIV           0x05  2  1     5 FRONTIER       Next        => pure_call(|a, b| ins::sdiv(a, b));
+            MOD            0x06  2  1     5 FRONTIER       Next        => pure_call(|a, b| ins::rem(a, b));
+            SMOD           0x07  2  1     5 FRONTIER       Next        => pure_call(|a, b| ins::smod(a, b));
+            ADDMOD         0x08  3  1     8 FRONTIER       Next        => pure_into(|a, b, m, r| ins::addmod(&a, &b, &m, r));
+            MULMOD         0x09  3  1     8 FRONTIER       Next        => pure_into(|a, b, m, r| ins::mulmod(&a, &b, &m, r));
+            EXP            0x0a  2  1    10 FRONTIER       Next        => frame(|f| ins::exp(f));
+            SIGNEXTEND     0x0b  2  1     5 FRONTIER       Next        => pure_call(|a, b| ins::signextend(a, b));
+            LT             0x10  2  1     3 FRONTIER       Next        => pure(|a, b| ins::word(a < b));
+            GT             0x11  2  1     3 FRONTIER       Next        => pure(|a, b| ins::word(a > b));
+            SLT            0x12  2  1     3 FRONTIER       Next        => pure(|a, b| ins::word(ins::slt(a, b)));
+            SGT            0x13  2  1     3 FRONTIER       Next        => pure(|a, b| ins::word(ins::slt(b, a)));
+            EQ             0x14  2  1     3 FRONTIER       Next        => pure(|a, b| ins::word(a == b));
+            ISZERO         0x15  1  1     3 FRONTIER       Next        => pure(|a| ins::word(a.is_zero()));
+            AND            0x16  2  1     3 FRONTIER       Next        => pure(|a, b| a & b);
+            OR             0x17  2  1     3 FRONTIER       Next        => pure(|a, b| a | b);
+            XOR            0x18  2  1     3 FRONTIER       Next        => pure(|a, b| a ^ b);
+            NOT            0x19  1  1     3 FRONTIER       Next        => pure(|a| !a);
+            BYTE           0x1a  2  1     3 FRONTIER       Next        => pure(|a, b| ins::byte(a, b));
+            SHL            0x1b  2  1     3 CONSTANTINOPLE Next        => pure(|a, b| ins::shl(a, b));
+            SHR            0x1c  2  1     3 CONSTANTINOPLE Next        => pure(|a, b| ins::shr(a, b));
+            SAR            0x1d  2  1     3 CONSTANTINOPLE Next        => pure_call(|a, b| ins::sar(a, b));
+            CLZ            0x1e  1  1     5 OSAKA          Next        => pure(|a| ins::clz(a));
+            KECCAK256      0x20  2  1    30 FRONTIER       Next        => frame(|f| ins::keccak(f));
+            ADDRESS        0x30  0  1     2 FRONTIER       Next        => value(|f| ins::address_to_u256(f.msg.recipient()));
+            BALANCE        0x31  1  1    20 FRONTIER       Next        => frame(|f| ins::balance(f));
+            ORIGIN         0x32  0  1     2 FRONTIER       Next        => value(|f| ins::tx_value(f, $crate::opcode::ORIGIN));
+            CALLER         0x33  0  1     2 FRONTIER       Next        => value(|f| ins::address_to_u256(f.msg.sender()));
+            CALLVALUE      0x34  0  1     2 FRONTIER       Next        => value(|f| ins::bytes32_to_u256(f.msg.value()));
+            CALLDATALOAD   0x35  1  1     3 FRONTIER       Next        => plain(|f| ins::calldataload(f));
+            CALLDATASIZE   0x36  0  1     2 FRONTIER       Next        => value(|f| $crate::U256::from(f.msg.input().len()));
+            CALLDATACOPY   0x37  3  0     3 FRONTIER       Next        => frame(|f| ins::data_copy(f, ins::CopySource::CallData));
+            CODESIZE       0x38  0  1     2 FRONTIER       Next        => code(|c| $crate::U256::from(c.code_len()));
+            CODECOPY       0x39  3  0     3 FRONTIER       Next        => frame(|f| ins::data_copy(f, ins::CopySource::Code));
+            GASPRICE       0x3a  0  1     2 FRONTIER       Next        => value(|f| ins::tx_value(f, $crate::opcode::GASPRICE));
+            EXTCODESIZE    0x3b  1  1    20 FRONTIER       Next        => frame(|f| ins::extcodesize(f));
+            EXTCODECOPY    0x3c  4  0    20 FRONTIER       Next        => frame(|f| ins::extcodecopy(f));
+            RETURNDATASIZE 0x3d  0  1     2 BYZANTIUM      Next        => value(|f| $crate::U256::from(f.return_data.len()));
+            RETURNDATACOPY 0x3e  3  0     3 BYZANTIUM      Next        => frame(|f| ins::returndatacopy(f));
+            EXTCODEHASH    0x3f  1  1   400 CONSTANTINOPLE Next        => frame(|f| ins::extcodehash(f));
+            BLOCKHASH      0x40  1  1    20 FRONTIER       Next        => plain(|f| ins::blockhash(f));
+            COINBASE       0x41  0  1     2 FRONTIER       Next        => value(|f| ins::tx_value(f, $crate::opcode::COINBASE));
+            TIMESTAMP      0x42  0  1     2 FRONTIER       Next        => value(|f| ins::tx_value(f, $crate::opcode::TIMESTAMP));
+            NUMBER         0x43  0  1     2 FRONTIER       Next        => value(|f| ins::tx_value(f, $crate::opcode::NUMBER));
+            PREVRANDAO     0x44  0  1     2 FRONTIER       Next        => value(|f| ins::tx_value(f, $crate::opcode::PREVRANDAO));
+            GASLIMIT       0x45  0  1     2 FRONTIER       Next        => value(|f| ins::tx_value(f, $crate::opcode::GASLIMIT));
+            CHAINID        0x46  0  1     2 ISTANBUL       Next        => value(|f| ins::tx_value(f, $crate::opcode::CHAINID));
+            SELFBALANCE    0x47  0  1     5 ISTANBUL       Next        => plain(|f| ins::selfbalance(f));
+            BASEFEE        0x48  0  1     2 LONDON         Next        => value(|f| ins::tx_value(f, $crate::opcode::BASEFEE));
+            BLOBHASH       0x49  1  1     3 CANCUN         Next        => plain(|f| ins::blobhash(f));
+            BLOBBASEFEE    0x4a  0  1     2 CANCUN         Next        => value(|f| ins::tx_value(f, $crate::opcode::BLOBBASEFEE));
+            POP            0x50  1  0     2 FRONTIER       Next        => pop;
+            MLOAD          0x51  1  1     3 FRONTIER       Next        => frame(|f| ins::mload(f));
+            MSTORE         0x52  2  0     3 FRONTIER       Next        => frame(|f| ins::mstore(f));
+            MSTORE8        0x53  2  0     3 FRONTIER       Next        => frame(|f| ins::mstore8(f));
+            SLOAD          0x54  1  1    50 FRONTIER       Next        => frame(|f| ins::sload(f));
+            SSTORE         0x55  2  0     0 FRONTIER       ObservesGas => frame(|f| ins::sstore(f));
+            JUMP           0x56  1  0     8 FRONTIER       Terminates  => jump;
+            JUMPI          0x57  2  0    10 FRONTIER       Terminates  => jumpi;
+            PC             0x58  0  1     2 FRONTIER       Next        => pc;
+            MSIZE          0x59  0  1     2 FRONTIER       Next        => value(|f| $crate::U256::from(f.memory.len()));
+            GAS            0x5a  0  1     2 FRONTIER       ObservesGas => gas;
+            JUMPDEST       0x5b  0  0     1 FRONTIER       Next        => jumpdest;
+            TLOAD          0x5c  1  1   100 CANCUN         Next        => plain(|f| ins::tload(f));
+            TSTORE         0x5d  2  0   100 CANCUN         Next        => frame(|f| ins::tstore(f));
+            MCOPY          0x5e  3  0     3 CANCUN         Next        => frame(|f| ins::mcopy(f));
+            PUSH0          0x5f  0  1     2 SHANGHAI       Next        => push(0);
+            PUSH1          0x60  0  1     3 FRONTIER       Next        => push(1);
+            PUSH2          0x61  0  1     3 FRONTIER       Next        => push(2);
+            PUSH3          0x62  0  1     3 FRONTIER       Next        => push(3);
+            PUSH4          0x63  0  1     3 FRONTIER       Next        => push(4);
+            PUSH5          0x64  0  1     3 FRONTIER       Next        => push(5);
+            PUSH6          0x65  0  1     3 FRONTIER       Next        => push(6);
+            PUSH7          0x66  0  1     3 FRONTIER       Next        => push(7);
+            PUSH8          0x67  0  1     3 FRONTIER       Next        => push(8);
+            PUSH9          0x68  0  1     3 FRONTIER       Next        => push(9);
+            PUSH10         0x69  0  1     3 FRONTIER       Next        => push(10);
+            PUSH11         0x6a  0  1     3 FRONTIER       Next        => push(11);
+            PUSH12         0x6b  0  1     3 FRONTIER       Next        => push(12);
+            PUSH13         0x6c  0  1     3 FRONTIER       Next        => push(13);
+            PUSH14         0x6d  0  1     3 FRONTIER       Next        => push(14);
+            PUSH15         0x6e  0  1     3 FRONTIER       Next        => push(15);
+            PUSH16         0x6f  0  1     3 FRONTIER       Next        => push(16);
+            PUSH17         0x70  0  1     3 FRONTIER       Next        => push(17);
+            PUSH18         0x71  0  1     3 FRONTIER       Next        => push(18);
+            PUSH19         0x72  0  1     3 FRONTIER       Next        => push(19);
+            PUSH20         0x73  0  1     3 FRONTIER       Next        => push(20);
+            PUSH21         0x74  0  1     3 FRONTIER       Next        => push(21);
+            PUSH22         0x75  0  1     3 FRONTIER       Next        => push(22);
+            PUSH23         0x76  0  1     3 FRONTIER       Next        => push(23);
+            PUSH24         0x77  0  1     3 FRONTIER       Next        => push(24);
+            PUSH25         0x78  0  1     3 FRONTIER       Next        => push(25);
+            PUSH26         0x79  0  1     3 FRONTIER       Next        => push(26);
+            PUSH27         0x7a  0  1     3 FRONTIER       Next        => push(27);
+            PUSH28         0x7b  0  1     3 FRONTIER       Next        => push(28);
+            PUSH29         0x7c  0  1     3 FRONTIER       Next        => push(29);
+            PUSH30         0x7d  0  1     3 FRONTIER       Next        => push(30);
+            PUSH31         0x7e  0  1     3 FRONTIER       Next        => push(31);
+            PUSH32         0x7f  0  1     3 FRONTIER       Next        => push(32);
+            DUP1           0x80  1  2     3 FRONTIER       Next        => dup(1);
+            DUP2           0x81  2  3     3 FRONTIER       Next        => dup(2);
+            DUP3           0x82  3  4     3 FRONTIER       Next        => dup(3);
+            DUP4           0x83  4  5     3 FRONTIER       Next        => dup(4);
+            DUP5           0x84  5  6     3 FRONTIER       Next        => dup(5);
+            DUP6           0x85  6  7     3 FRONTIER       Next        => dup(6);
+            DUP7           0x86  7  8     3 FRONTIER       Next        => dup(7);
+            DUP8           0x87  8  9     3 FRONTIER       Next        => dup(8);
+            DUP9           0x88  9 10     3 FRONTIER       Next        => dup(9);
+            DUP10          0x89 10 11     3 FRONTIER       Next        => dup(10);
+            DUP11          0x8a 11 12     3 FRONTIER       Next        => dup(11);
+            DUP12          0x8b 12 13     3 FRONTIER       Next        => dup(12);
+            DUP13          0x8c 13 14     3 FRONTIER       Next        => dup(13);
+            DUP14          0x8d 14 15     3 FRONTIER       Next        => dup(14);
+            DUP15          0x8e 15 16     3 FRONTIER       Next        => dup(15);
+            DUP16          0x8f 16 17     3 FRONTIER       Next        => dup(16);
+            SWAP1          0x90  2  2     3 FRONTIER       Next        => swap(1);
+            SWAP2          0x91  3  3     3 FRONTIER       Next        => swap(2);
+            SWAP3          0x92  4  4     3 FRONTIER       Next        => swap(3);
+            SWAP4          0x93  5  5     3 FRONTIER       Next        => swap(4);
+            SWAP5          0x94  6  6     3 FRONTIER       Next        => swap(5);
+            SWAP6          0x95  7  7     3 FRONTIER       Next        => swap(6);
+            SWAP7          0x96  8  8     3 FRONTIER       Next        => swap(7);
+            SWAP8          0x97  9  9     3 FRONTIER       Next        => swap(8);
+            SWAP9          0x98 10 10     3 FRONTIER       Next        => swap(9);
+            SWAP10         0x99 11 11     3 FRONTIER       Next        => swap(10);
+            SWAP11         0x9a 12 12     3 FRONTIER       Next        => swap(11);
+            SWAP12         0x9b 13 13     3 FRONTIER       Next        => swap(12);
+            SWAP13         0x9c 14 14     3 FRONTIER       Next        => swap(13);
+            SWAP14         0x9d 15 15     3 FRONTIER       Next        => swap(14);
+            SWAP15         0x9e 16 16     3 FRONTIER       Next        => swap(15);
+            SWAP16         0x9f 17 17     3 FRONTIER       Next        => swap(16);
+            LOG0           0xa0  2  0   375 FRONTIER       Next        => frame(|f| ins::log(f, 0));
+            LOG1           0xa1  3  0   750 FRONTIER       Next        => frame(|f| ins::log(f, 1));
+            LOG2           0xa2  4  0  1125 FRONTIER       Next        => frame(|f| ins::log(f, 2));
+            LOG3           0xa3  5  0  1500 FRONTIER       Next        => frame(|f| ins::log(f, 3));
+            LOG4           0xa4  6  0  1875 FRONTIER       Next        => frame(|f| ins::log(f, 4));
+            CREATE         0xf0  3  1 32000 FRONTIER       ObservesGas => frame(|f| ins::create(f, $crate::opcode::CREATE));
+            CALL           0xf1  7  1    40 FRONTIER       ObservesGas => frame(|f| ins::call(f, $crate::opcode::CALL));
+            CALLCODE       0xf2  7  1    40 FRONTIER       ObservesGas => frame(|f| ins::call(f, $crate::opcode::CALLCODE));
+            RETURN         0xf3  2  0     0 FRONTIER       Terminates  => exit(EVMC_SUCCESS, |f| ins::set_output(f));
+            DELEGATECALL   0xf4  6  1    40 HOMESTEAD      ObservesGas => frame(|f| ins::call(f, $crate::opcode::DELEGATECALL));
+            CREATE2        0xf5  4  1 32000 CONSTANTINOPLE ObservesGas => frame(|f| ins::create(f, $crate::opcode::CREATE2));
+            STATICCALL     0xfa  6  1    40 BYZANTIUM      ObservesGas => frame(|f| ins::call(f, $crate::opcode::STATICCALL));
+            REVERT         0xfd  2  0     0 BYZANTIUM      Terminates  => exit(EVMC_REVERT, |f| ins::set_output(f));
+            INVALID        0xfe  0  0     0 FRONTIER       Terminates  => invalid;
+            SELFDESTRUCT   0xff  1  0     0 FRONTIER       Terminates  => exit(EVMC_SUCCESS, |f| ins::selfdestruct(f));
+        }
+    };
 }
 
 /// How an instruction affects control flow, as the block analysis needs to know it.
@@ -40,8 +211,10 @@ pub enum Flow {
     ObservesGas,
 }
 
+/// The static traits of one opcode.
 #[derive(Clone, Copy, Debug)]
 pub struct OpInfo {
+    /// The mnemonic.
     pub name: &'static str,
     /// Items the instruction needs on the stack.
     pub stack_in: u8,
@@ -49,12 +222,16 @@ pub struct OpInfo {
     pub stack_out: u8,
     /// Bytes of immediate data (PUSH1..PUSH32).
     pub immediate: u8,
+    /// Static gas at the revision that introduced it (see [`crate::gas`] for later repricings).
+    pub base_gas: u16,
     /// First revision where the instruction is defined; `None` = never defined.
     pub since: Option<Revision>,
+    /// Its effect on control flow.
     pub flow: Flow,
 }
 
 impl OpInfo {
+    /// Whether the instruction exists at `rev`.
     pub const fn defined_in(&self, rev: Revision) -> bool {
         match self.since {
             Some(since) => rev >= since,
@@ -74,152 +251,72 @@ const UNDEFINED: OpInfo = OpInfo {
     stack_in: 0,
     stack_out: 0,
     immediate: 0,
+    base_gas: 0,
     since: None,
     flow: Flow::Terminates,
 };
 
-const fn op(name: &'static str, stack_in: u8, stack_out: u8, since: Revision) -> OpInfo {
-    OpInfo {
-        name,
-        stack_in,
-        stack_out,
-        immediate: 0,
-        since: Some(since),
-        flow: Flow::Next,
-    }
-}
-
-const fn with_flow(mut info: OpInfo, flow: Flow) -> OpInfo {
-    info.flow = flow;
-    info
-}
-
-const PUSH_NAMES: [&str; 32] = [
-    "PUSH1", "PUSH2", "PUSH3", "PUSH4", "PUSH5", "PUSH6", "PUSH7", "PUSH8", "PUSH9", "PUSH10",
-    "PUSH11", "PUSH12", "PUSH13", "PUSH14", "PUSH15", "PUSH16", "PUSH17", "PUSH18", "PUSH19",
-    "PUSH20", "PUSH21", "PUSH22", "PUSH23", "PUSH24", "PUSH25", "PUSH26", "PUSH27", "PUSH28",
-    "PUSH29", "PUSH30", "PUSH31", "PUSH32",
-];
-const DUP_NAMES: [&str; 16] = [
-    "DUP1", "DUP2", "DUP3", "DUP4", "DUP5", "DUP6", "DUP7", "DUP8", "DUP9", "DUP10", "DUP11",
-    "DUP12", "DUP13", "DUP14", "DUP15", "DUP16",
-];
-const SWAP_NAMES: [&str; 16] = [
-    "SWAP1", "SWAP2", "SWAP3", "SWAP4", "SWAP5", "SWAP6", "SWAP7", "SWAP8", "SWAP9", "SWAP10",
-    "SWAP11", "SWAP12", "SWAP13", "SWAP14", "SWAP15", "SWAP16",
-];
-const LOG_NAMES: [&str; 5] = ["LOG0", "LOG1", "LOG2", "LOG3", "LOG4"];
-
-/// The opcode table, indexed by opcode byte.
-pub static OPCODES: [OpInfo; 256] = build_table();
-
-const fn build_table() -> [OpInfo; 256] {
-    use crate::{
-        BYZANTIUM as BYZ, CANCUN, CONSTANTINOPLE as CON, FRONTIER as F, HOMESTEAD, ISTANBUL,
-        LONDON, OSAKA, SHANGHAI,
+/// The immediate bytes a kind reads after its opcode.
+macro_rules! immediate {
+    (push($n:literal)) => {
+        $n
     };
-    let mut t = [UNDEFINED; 256];
-    t[STOP as usize] = with_flow(op("STOP", 0, 0, F), Flow::Terminates);
-    t[ADD as usize] = op("ADD", 2, 1, F);
-    t[MUL as usize] = op("MUL", 2, 1, F);
-    t[SUB as usize] = op("SUB", 2, 1, F);
-    t[DIV as usize] = op("DIV", 2, 1, F);
-    t[SDIV as usize] = op("SDIV", 2, 1, F);
-    t[MOD as usize] = op("MOD", 2, 1, F);
-    t[SMOD as usize] = op("SMOD", 2, 1, F);
-    t[ADDMOD as usize] = op("ADDMOD", 3, 1, F);
-    t[MULMOD as usize] = op("MULMOD", 3, 1, F);
-    t[EXP as usize] = op("EXP", 2, 1, F);
-    t[SIGNEXTEND as usize] = op("SIGNEXTEND", 2, 1, F);
-    t[LT as usize] = op("LT", 2, 1, F);
-    t[GT as usize] = op("GT", 2, 1, F);
-    t[SLT as usize] = op("SLT", 2, 1, F);
-    t[SGT as usize] = op("SGT", 2, 1, F);
-    t[EQ as usize] = op("EQ", 2, 1, F);
-    t[ISZERO as usize] = op("ISZERO", 1, 1, F);
-    t[AND as usize] = op("AND", 2, 1, F);
-    t[OR as usize] = op("OR", 2, 1, F);
-    t[XOR as usize] = op("XOR", 2, 1, F);
-    t[NOT as usize] = op("NOT", 1, 1, F);
-    t[BYTE as usize] = op("BYTE", 2, 1, F);
-    t[SHL as usize] = op("SHL", 2, 1, CON);
-    t[SHR as usize] = op("SHR", 2, 1, CON);
-    t[SAR as usize] = op("SAR", 2, 1, CON);
-    t[CLZ as usize] = op("CLZ", 1, 1, OSAKA);
-    t[KECCAK256 as usize] = op("KECCAK256", 2, 1, F);
-    t[ADDRESS as usize] = op("ADDRESS", 0, 1, F);
-    t[BALANCE as usize] = op("BALANCE", 1, 1, F);
-    t[ORIGIN as usize] = op("ORIGIN", 0, 1, F);
-    t[CALLER as usize] = op("CALLER", 0, 1, F);
-    t[CALLVALUE as usize] = op("CALLVALUE", 0, 1, F);
-    t[CALLDATALOAD as usize] = op("CALLDATALOAD", 1, 1, F);
-    t[CALLDATASIZE as usize] = op("CALLDATASIZE", 0, 1, F);
-    t[CALLDATACOPY as usize] = op("CALLDATACOPY", 3, 0, F);
-    t[CODESIZE as usize] = op("CODESIZE", 0, 1, F);
-    t[CODECOPY as usize] = op("CODECOPY", 3, 0, F);
-    t[GASPRICE as usize] = op("GASPRICE", 0, 1, F);
-    t[EXTCODESIZE as usize] = op("EXTCODESIZE", 1, 1, F);
-    t[EXTCODECOPY as usize] = op("EXTCODECOPY", 4, 0, F);
-    t[RETURNDATASIZE as usize] = op("RETURNDATASIZE", 0, 1, BYZ);
-    t[RETURNDATACOPY as usize] = op("RETURNDATACOPY", 3, 0, BYZ);
-    t[EXTCODEHASH as usize] = op("EXTCODEHASH", 1, 1, CON);
-    t[BLOCKHASH as usize] = op("BLOCKHASH", 1, 1, F);
-    t[COINBASE as usize] = op("COINBASE", 0, 1, F);
-    t[TIMESTAMP as usize] = op("TIMESTAMP", 0, 1, F);
-    t[NUMBER as usize] = op("NUMBER", 0, 1, F);
-    t[PREVRANDAO as usize] = op("PREVRANDAO", 0, 1, F);
-    t[GASLIMIT as usize] = op("GASLIMIT", 0, 1, F);
-    t[CHAINID as usize] = op("CHAINID", 0, 1, ISTANBUL);
-    t[SELFBALANCE as usize] = op("SELFBALANCE", 0, 1, ISTANBUL);
-    t[BASEFEE as usize] = op("BASEFEE", 0, 1, LONDON);
-    t[BLOBHASH as usize] = op("BLOBHASH", 1, 1, CANCUN);
-    t[BLOBBASEFEE as usize] = op("BLOBBASEFEE", 0, 1, CANCUN);
-    t[POP as usize] = op("POP", 1, 0, F);
-    t[MLOAD as usize] = op("MLOAD", 1, 1, F);
-    t[MSTORE as usize] = op("MSTORE", 2, 0, F);
-    t[MSTORE8 as usize] = op("MSTORE8", 2, 0, F);
-    t[SLOAD as usize] = op("SLOAD", 1, 1, F);
-    t[SSTORE as usize] = with_flow(op("SSTORE", 2, 0, F), Flow::ObservesGas);
-    t[JUMP as usize] = with_flow(op("JUMP", 1, 0, F), Flow::Terminates);
-    t[JUMPI as usize] = with_flow(op("JUMPI", 2, 0, F), Flow::Terminates);
-    t[PC as usize] = op("PC", 0, 1, F);
-    t[MSIZE as usize] = op("MSIZE", 0, 1, F);
-    t[GAS as usize] = with_flow(op("GAS", 0, 1, F), Flow::ObservesGas);
-    t[JUMPDEST as usize] = op("JUMPDEST", 0, 0, F);
-    t[TLOAD as usize] = op("TLOAD", 1, 1, CANCUN);
-    t[TSTORE as usize] = op("TSTORE", 2, 0, CANCUN);
-    t[MCOPY as usize] = op("MCOPY", 3, 0, CANCUN);
-    t[PUSH0 as usize] = op("PUSH0", 0, 1, SHANGHAI);
-    let mut i = 0;
-    while i < 32 {
-        let mut info = op(PUSH_NAMES[i], 0, 1, F);
-        info.immediate = (i + 1) as u8;
-        t[PUSH1 as usize + i] = info;
-        i += 1;
-    }
-    i = 0;
-    while i < 16 {
-        t[DUP1 as usize + i] = op(DUP_NAMES[i], (i + 1) as u8, (i + 2) as u8, F);
-        t[SWAP1 as usize + i] = op(SWAP_NAMES[i], (i + 2) as u8, (i + 2) as u8, F);
-        i += 1;
-    }
-    i = 0;
-    while i < 5 {
-        t[LOG0 as usize + i] = op(LOG_NAMES[i], (i + 2) as u8, 0, F);
-        i += 1;
-    }
-    t[CREATE as usize] = with_flow(op("CREATE", 3, 1, F), Flow::ObservesGas);
-    t[CALL as usize] = with_flow(op("CALL", 7, 1, F), Flow::ObservesGas);
-    t[CALLCODE as usize] = with_flow(op("CALLCODE", 7, 1, F), Flow::ObservesGas);
-    t[RETURN as usize] = with_flow(op("RETURN", 2, 0, F), Flow::Terminates);
-    t[DELEGATECALL as usize] = with_flow(op("DELEGATECALL", 6, 1, HOMESTEAD), Flow::ObservesGas);
-    t[CREATE2 as usize] = with_flow(op("CREATE2", 4, 1, CON), Flow::ObservesGas);
-    t[STATICCALL as usize] = with_flow(op("STATICCALL", 6, 1, BYZ), Flow::ObservesGas);
-    t[REVERT as usize] = with_flow(op("REVERT", 2, 0, BYZ), Flow::Terminates);
-    t[INVALID as usize] = with_flow(op("INVALID", 0, 0, F), Flow::Terminates);
-    t[SELFDESTRUCT as usize] = with_flow(op("SELFDESTRUCT", 1, 0, F), Flow::Terminates);
-    t
+    ($($kind:tt)*) => {
+        0
+    };
 }
+
+/// The operands of a pure kind, to check against the entry's `stack_in`.
+macro_rules! pure_arity {
+    (pure(|$a:ident| $e:expr)) => {
+        Some(1u8)
+    };
+    (pure(|$a:ident, $b:ident| $e:expr)) => {
+        Some(2u8)
+    };
+    (pure_call(|$a:ident, $b:ident| $e:expr)) => {
+        Some(2u8)
+    };
+    (pure_into(|$a:ident, $b:ident, $m:ident, $r:ident| $e:expr)) => {
+        Some(3u8)
+    };
+    ($($kind:tt)*) => {
+        None::<u8>
+    };
+}
+
+macro_rules! define_opcodes {
+    ($($name:ident $byte:literal $in:literal $out:literal $gas:literal $since:ident $flow:ident
+        => $kind:ident $(($($args:tt)*))?;)*) => {
+        $(
+            #[doc = concat!("`", stringify!($name), "`: ", stringify!($kind), ".")]
+            pub const $name: u8 = $byte;
+        )*
+
+        /// The opcode table, indexed by opcode byte.
+        pub static OPCODES: [OpInfo; 256] = {
+            let mut t = [UNDEFINED; 256];
+            $(
+                assert!(t[$byte].since.is_none(), "an opcode listed twice");
+                if let Some(arity) = pure_arity!($kind $(($($args)*))?) {
+                    assert!(arity == $in, "a pure body's operands differ from its stack inputs");
+                }
+                t[$byte] = OpInfo {
+                    name: stringify!($name),
+                    stack_in: $in,
+                    stack_out: $out,
+                    immediate: immediate!($kind $(($($args)*))?),
+                    base_gas: $gas,
+                    since: Some(crate::$since),
+                    flow: Flow::$flow,
+                };
+            )*
+            t
+        };
+    };
+}
+
+for_each_opcode!(define_opcodes);
 
 #[cfg(test)]
 mod tests {
@@ -229,10 +326,27 @@ mod tests {
     fn push_dup_swap_traits() {
         assert_eq!(OPCODES[PUSH32 as usize].immediate, 32);
         assert_eq!(OPCODES[PUSH32 as usize].name, "PUSH32");
+        assert_eq!(OPCODES[PUSH0 as usize].immediate, 0);
         assert_eq!(OPCODES[DUP16 as usize].stack_in, 16);
         assert_eq!(OPCODES[DUP16 as usize].stack_out, 17);
         assert_eq!(OPCODES[SWAP16 as usize].stack_in, 17);
         assert_eq!(OPCODES[LOG4 as usize].stack_in, 6);
+        assert_eq!((LOG1, LOG2, LOG3), (0xa1, 0xa2, 0xa3));
+    }
+
+    #[test]
+    fn names_and_bytes_follow_the_families() {
+        for n in 1..=32u8 {
+            let info = &OPCODES[(PUSH0 + n) as usize];
+            assert_eq!(info.name, format!("PUSH{n}"));
+            assert_eq!(info.immediate, n);
+        }
+        for n in 1..=16u8 {
+            assert_eq!(OPCODES[(DUP1 + n - 1) as usize].name, format!("DUP{n}"));
+            assert_eq!(OPCODES[(SWAP1 + n - 1) as usize].name, format!("SWAP{n}"));
+        }
+        let defined = OPCODES.iter().filter(|i| i.since.is_some()).count();
+        assert_eq!(defined, 150);
     }
 
     #[test]

@@ -1,11 +1,12 @@
-//! The dispatch loop. Simple instructions are inlined here; the rest call the shared bodies in
-//! [`dtvm_runtime::instructions`].
+//! The dispatch loop, generated from the opcode list (`dtvm_core::for_each_opcode!`): one `match`
+//! arm per instruction, by its kind. Pure word operations and stack/control instructions run
+//! inline; the rest call the shared bodies in [`dtvm_runtime::instructions`].
 
 use ::evmc_vm::sys::*;
 use dtvm_core::analysis::UNDEFINED_MARK;
-use dtvm_core::opcode::*;
+use dtvm_core::opcode::JUMPDEST;
 use dtvm_core::U256;
-use dtvm_runtime::instructions::{self as ins, CopySource};
+use dtvm_runtime::instructions::{self as ins, OpResult};
 use dtvm_runtime::{Frame, Status};
 
 /// Reads the big-endian immediate of a PUSHn at `pc`. The padded code makes reading past the end
@@ -186,289 +187,172 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
             pc += 1;
         }};
     }
-    macro_rules! bool_u256 {
-        ($e:expr) => {
-            if $e {
-                U256::from(1)
-            } else {
-                U256::ZERO
-            }
+    // One arm per instruction of the opcode list, by its kind (see `dtvm_core::for_each_opcode!`).
+    macro_rules! execute {
+        ($flow:ident, pure(|$a:ident| $e:expr)) => {
+            unary!(|$a| $e)
         };
-    }
-
-    loop {
-        // SAFETY: pc stays within the padded code: jumps are validated against the real code, and
-        // the padding covers a PUSH32 at the last byte plus the STOP after it.
-        let op = unsafe { *code.get_unchecked(pc) };
-        match op {
-            STOP => return Exit::Done(EVMC_SUCCESS),
-            ADD => binary!(|a, b| a.wrapping_add(b)),
-            MUL => binary!(|a, b| a.wrapping_mul(b)),
-            SUB => binary!(|a, b| a.wrapping_sub(b)),
-            DIV => binary_call!(|a, b| ins::div(a, b)),
-            SDIV => binary_call!(|a, b| ins::sdiv(a, b)),
-            MOD => binary_call!(|a, b| ins::rem(a, b)),
-            SMOD => binary_call!(|a, b| ins::smod(a, b)),
-            ADDMOD => {
-                let a = pop!();
-                let b = pop!();
-                let m = peek!();
-                dtvm_runtime::modular::addmod(&a, &b, &m, top!());
-                pc += 1;
+        ($flow:ident, pure(|$a:ident, $b:ident| $e:expr)) => {
+            binary!(|$a, $b| $e)
+        };
+        ($flow:ident, pure_call(|$a:ident, $b:ident| $e:expr)) => {
+            binary_call!(|$a, $b| $e)
+        };
+        ($flow:ident, pure_into(|$a:ident, $b:ident, $m:ident, $r:ident| $e:expr)) => {{
+            let $a = pop!();
+            let $b = pop!();
+            let $m = peek!();
+            // In place: the result's limbs go straight to the stack slot.
+            let $r: &mut U256 = top!();
+            $e;
+            pc += 1;
+        }};
+        ($flow:ident, frame(|$f:ident| $e:expr)) => {{
+            let status: OpResult = with_frame!({
+                let $f: &mut Frame = &mut *f;
+                $e
+            });
+            tri!(status);
+            after!($flow);
+        }};
+        ($flow:ident, plain(|$f:ident| $e:expr)) => {{
+            let (): () = with_frame!({
+                let $f: &mut Frame = &mut *f;
+                $e
+            });
+            pc += 1;
+        }};
+        ($flow:ident, value(|$f:ident| $e:expr)) => {{
+            let v: U256 = {
+                let $f: &mut Frame = &mut *f;
+                $e
+            };
+            push!(v);
+            pc += 1;
+        }};
+        ($flow:ident, code(|$c:ident| $e:expr)) => {{
+            let v: U256 = {
+                let $c = analysis;
+                $e
+            };
+            push!(v);
+            pc += 1;
+        }};
+        ($flow:ident, exit($status:ident, |$f:ident| $e:expr)) => {{
+            let status: OpResult = with_frame!({
+                let $f: &mut Frame = &mut *f;
+                $e
+            });
+            tri!(status);
+            return Exit::Done($status);
+        }};
+        ($flow:ident, stop) => {
+            return Exit::Done(EVMC_SUCCESS)
+        };
+        ($flow:ident, invalid) => {
+            return Exit::Done(EVMC_INVALID_INSTRUCTION)
+        };
+        ($flow:ident, pop) => {{
+            // SAFETY: as for `pop!`.
+            sp = unsafe { sp.sub(1) };
+            pc += 1;
+        }};
+        ($flow:ident, push(0)) => {{
+            push!(U256::ZERO);
+            pc += 1;
+        }};
+        ($flow:ident, push($n:literal)) => {{
+            push!(push_value(code, pc, $n));
+            pc += 1 + $n;
+        }};
+        ($flow:ident, dup($n:literal)) => {{
+            // SAFETY: the block's stack bounds guarantee n items below sp and room at sp.
+            unsafe {
+                let v = load_word(sp.sub($n));
+                store_word(sp, v);
+                sp = sp.add(1);
             }
-            MULMOD => {
-                let a = pop!();
-                let b = pop!();
-                let m = peek!();
-                // In place: the remainder's limbs go straight to the stack slot.
-                dtvm_runtime::modular::mulmod(&a, &b, &m, top!());
-                pc += 1;
+            pc += 1;
+        }};
+        ($flow:ident, swap($n:literal)) => {{
+            // SAFETY: the block's stack bounds guarantee n + 1 items below sp.
+            unsafe {
+                let (top, other) = (sp.sub(1), sp.sub($n + 1));
+                let (a, b) = (load_word(top), load_word(other));
+                store_word(top, b);
+                store_word(other, a);
             }
-            EXP => {
-                tri!(with_frame!(ins::exp(f)));
-                pc += 1;
+            pc += 1;
+        }};
+        ($flow:ident, jump) => {{
+            let dest = pop!();
+            match usize::try_from(dest) {
+                Ok(d) if analysis.is_jumpdest(d) => pc = d,
+                _ => return Exit::Done(EVMC_BAD_JUMP_DESTINATION),
             }
-            SIGNEXTEND => binary_call!(|a, b| ins::signextend(a, b)),
-            LT => binary!(|a, b| bool_u256!(a < b)),
-            GT => binary!(|a, b| bool_u256!(a > b)),
-            SLT => binary!(|a, b| bool_u256!(ins::slt(a, b))),
-            SGT => binary!(|a, b| bool_u256!(ins::slt(b, a))),
-            EQ => binary!(|a, b| bool_u256!(a == b)),
-            ISZERO => unary!(|a| bool_u256!(a.is_zero())),
-            AND => binary!(|a, b| a & b),
-            OR => binary!(|a, b| a | b),
-            XOR => binary!(|a, b| a ^ b),
-            NOT => unary!(|a| !a),
-            BYTE => binary!(|a, b| ins::byte(a, b)),
-            SHL => binary!(|a, b| ins::shl(a, b)),
-            SHR => binary!(|a, b| ins::shr(a, b)),
-            SAR => binary_call!(|a, b| ins::sar(a, b)),
-            CLZ => unary!(|a| ins::clz(a)),
-            KECCAK256 => {
-                tri!(with_frame!(ins::keccak(f)));
-                pc += 1;
-            }
-            ADDRESS => {
-                let v = ins::address_to_u256(f.msg.recipient());
-                push!(v);
-                pc += 1;
-            }
-            BALANCE => {
-                tri!(with_frame!(ins::balance(f)));
-                pc += 1;
-            }
-            ORIGIN | GASPRICE | COINBASE | TIMESTAMP | NUMBER | PREVRANDAO | GASLIMIT | CHAINID
-            | BASEFEE | BLOBBASEFEE => {
-                let v = ins::tx_value(f, op);
-                push!(v);
-                pc += 1;
-            }
-            CALLER => {
-                let v = ins::address_to_u256(f.msg.sender());
-                push!(v);
-                pc += 1;
-            }
-            CALLVALUE => {
-                let v = ins::bytes32_to_u256(f.msg.value());
-                push!(v);
-                pc += 1;
-            }
-            CALLDATALOAD => {
-                with_frame!(ins::calldataload(f));
-                pc += 1;
-            }
-            CALLDATASIZE => {
-                let v = U256::from(f.msg.input().len());
-                push!(v);
-                pc += 1;
-            }
-            CALLDATACOPY => {
-                tri!(with_frame!(ins::data_copy(f, CopySource::CallData)));
-                pc += 1;
-            }
-            CODESIZE => {
-                push!(U256::from(analysis.code_len()));
-                pc += 1;
-            }
-            CODECOPY => {
-                tri!(with_frame!(ins::data_copy(f, CopySource::Code)));
-                pc += 1;
-            }
-            EXTCODESIZE => {
-                tri!(with_frame!(ins::extcodesize(f)));
-                pc += 1;
-            }
-            EXTCODECOPY => {
-                tri!(with_frame!(ins::extcodecopy(f)));
-                pc += 1;
-            }
-            RETURNDATASIZE => {
-                let v = U256::from(f.return_data.len());
-                push!(v);
-                pc += 1;
-            }
-            RETURNDATACOPY => {
-                tri!(with_frame!(ins::returndatacopy(f)));
-                pc += 1;
-            }
-            EXTCODEHASH => {
-                tri!(with_frame!(ins::extcodehash(f)));
-                pc += 1;
-            }
-            BLOCKHASH => {
-                with_frame!(ins::blockhash(f));
-                pc += 1;
-            }
-            SELFBALANCE => {
-                with_frame!(ins::selfbalance(f));
-                pc += 1;
-            }
-            BLOBHASH => {
-                with_frame!(ins::blobhash(f));
-                pc += 1;
-            }
-            POP => {
-                // SAFETY: as for `pop!`.
-                sp = unsafe { sp.sub(1) };
-                pc += 1;
-            }
-            MLOAD => {
-                tri!(with_frame!(ins::mload(f)));
-                pc += 1;
-            }
-            MSTORE => {
-                tri!(with_frame!(ins::mstore(f)));
-                pc += 1;
-            }
-            MSTORE8 => {
-                tri!(with_frame!(ins::mstore8(f)));
-                pc += 1;
-            }
-            SLOAD => {
-                tri!(with_frame!(ins::sload(f)));
-                pc += 1;
-            }
-            SSTORE => {
-                tri!(with_frame!(ins::sstore(f)));
+        }};
+        ($flow:ident, jumpi) => {{
+            let dest = pop!();
+            let cond = pop!();
+            if cond.is_zero() {
                 next_block!(pc + 1);
-            }
-            JUMP => {
-                let dest = pop!();
+            } else {
                 match usize::try_from(dest) {
                     Ok(d) if analysis.is_jumpdest(d) => pc = d,
                     _ => return Exit::Done(EVMC_BAD_JUMP_DESTINATION),
                 }
             }
-            JUMPI => {
-                let dest = pop!();
-                let cond = pop!();
-                if cond.is_zero() {
-                    next_block!(pc + 1);
-                } else {
-                    match usize::try_from(dest) {
-                        Ok(d) if analysis.is_jumpdest(d) => pc = d,
-                        _ => return Exit::Done(EVMC_BAD_JUMP_DESTINATION),
+        }};
+        ($flow:ident, jumpdest) => {{
+            f.sp = sp;
+            // A segment runs once per call of `run_segment`, loops back to itself included:
+            // the JIT's resolver counts entries to find hot segments.
+            if STOP_AT_SEGMENT && (pc != entry || entered) {
+                return Exit::Segment(pc);
+            }
+            entered = true;
+            tri!(f.begin_block(pc));
+            pc += 1;
+        }};
+        ($flow:ident, pc) => {{
+            push!(U256::from(pc));
+            pc += 1;
+        }};
+        ($flow:ident, gas) => {{
+            let v = U256::from(f.gas_left as u64);
+            push!(v);
+            next_block!(pc + 1);
+        }};
+    }
+    // After an instruction that goes on: the next one, or a new block after one that observes
+    // the gas left.
+    macro_rules! after {
+        (Next) => {
+            pc += 1
+        };
+        (ObservesGas) => {
+            next_block!(pc + 1)
+        };
+    }
+    loop {
+        // SAFETY: pc stays within the padded code: jumps are validated against the real code, and
+        // the padding covers a PUSH32 at the last byte plus the STOP after it.
+        let op = unsafe { *code.get_unchecked(pc) };
+        macro_rules! dispatch {
+            ($($name:ident $byte:literal $in:literal $out:literal $gas:literal $since:ident
+                $flow:ident => $kind:ident $(($($args:tt)*))?;)*) => {
+                match op {
+                    $($byte => execute!($flow, $kind $(($($args)*))?),)*
+                    _ => {
+                        debug_assert!(
+                            op == UNDEFINED_MARK
+                                || dtvm_core::opcode::OPCODES[op as usize].since.is_none()
+                        );
+                        return Exit::Done(EVMC_UNDEFINED_INSTRUCTION);
                     }
                 }
-            }
-            PC => {
-                push!(U256::from(pc));
-                pc += 1;
-            }
-            MSIZE => {
-                let v = U256::from(f.memory.len());
-                push!(v);
-                pc += 1;
-            }
-            GAS => {
-                let v = U256::from(f.gas_left as u64);
-                push!(v);
-                next_block!(pc + 1);
-            }
-            JUMPDEST => {
-                f.sp = sp;
-                // A segment runs once per call of `run_segment`, loops back to itself included:
-                // the JIT's resolver counts entries to find hot segments.
-                if STOP_AT_SEGMENT && (pc != entry || entered) {
-                    return Exit::Segment(pc);
-                }
-                entered = true;
-                tri!(f.begin_block(pc));
-                pc += 1;
-            }
-            TLOAD => {
-                with_frame!(ins::tload(f));
-                pc += 1;
-            }
-            TSTORE => {
-                tri!(with_frame!(ins::tstore(f)));
-                pc += 1;
-            }
-            MCOPY => {
-                tri!(with_frame!(ins::mcopy(f)));
-                pc += 1;
-            }
-            PUSH0 => {
-                push!(U256::ZERO);
-                pc += 1;
-            }
-            PUSH1..=PUSH32 => {
-                let n = (op - PUSH1 + 1) as usize;
-                push!(push_value(code, pc, n));
-                pc += 1 + n;
-            }
-            DUP1..=DUP16 => {
-                let n = (op - DUP1 + 1) as usize;
-                // SAFETY: the block's stack bounds guarantee n items below sp and room at sp.
-                unsafe {
-                    let v = load_word(sp.sub(n));
-                    store_word(sp, v);
-                    sp = sp.add(1);
-                }
-                pc += 1;
-            }
-            SWAP1..=SWAP16 => {
-                let n = (op - SWAP1 + 1) as usize;
-                // SAFETY: the block's stack bounds guarantee n + 1 items below sp.
-                unsafe {
-                    let (top, other) = (sp.sub(1), sp.sub(n + 1));
-                    let (a, b) = (load_word(top), load_word(other));
-                    store_word(top, b);
-                    store_word(other, a);
-                }
-                pc += 1;
-            }
-            LOG0..=LOG4 => {
-                tri!(with_frame!(ins::log(f, (op - LOG0) as usize)));
-                pc += 1;
-            }
-            CREATE | CREATE2 => {
-                tri!(with_frame!(ins::create(f, op)));
-                next_block!(pc + 1);
-            }
-            CALL | CALLCODE | DELEGATECALL | STATICCALL => {
-                tri!(with_frame!(ins::call(f, op)));
-                next_block!(pc + 1);
-            }
-            RETURN => {
-                tri!(with_frame!(ins::set_output(f)));
-                return Exit::Done(EVMC_SUCCESS);
-            }
-            REVERT => {
-                tri!(with_frame!(ins::set_output(f)));
-                return Exit::Done(EVMC_REVERT);
-            }
-            INVALID => return Exit::Done(EVMC_INVALID_INSTRUCTION),
-            SELFDESTRUCT => {
-                tri!(with_frame!(ins::selfdestruct(f)));
-                return Exit::Done(EVMC_SUCCESS);
-            }
-            _ => {
-                debug_assert!(
-                    op == UNDEFINED_MARK || dtvm_core::opcode::OPCODES[op as usize].since.is_none()
-                );
-                return Exit::Done(EVMC_UNDEFINED_INSTRUCTION);
-            }
+            };
         }
+        dtvm_core::for_each_opcode!(dispatch);
     }
 }

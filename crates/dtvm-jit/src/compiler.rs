@@ -19,7 +19,7 @@
 //! `Frame::begin_block` does, with the virtual offset folded into the comparison constants.
 
 use crate::segments::{self, Segments};
-use crate::shims::{self, FrameHelper, PureHelper};
+use crate::shims::{self, FrameHelper, Lowering, PureHelper};
 use ::evmc_vm::sys::*;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I128, I32, I64, I64X2, I8};
@@ -33,7 +33,7 @@ use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Module};
-use dtvm_core::analysis::{CodeAnalysis, UNDEFINED_MARK};
+use dtvm_core::analysis::CodeAnalysis;
 use dtvm_core::opcode::*;
 use dtvm_core::{STACK_LIMIT, U256};
 use dtvm_runtime::memory::Memory;
@@ -529,60 +529,56 @@ impl<'a, 'f> Lower<'a, 'f> {
             let op = code[pc];
             let info = &OPCODES[op as usize];
             // Lowering of `op`; `false` when the segment's straight-line code ended.
-            let goes_on = match op {
-                STOP => {
+            let goes_on = match shims::lowering(op) {
+                Lowering::Stop => {
                     self.exit_done(EVMC_SUCCESS);
                     false
                 }
-                JUMPDEST => {
+                Lowering::Jumpdest => {
                     // Only the segment's first instruction: later JUMPDESTs start other segments.
                     debug_assert_eq!(pc, start);
                     self.enter_block(pc)
                 }
-                PUSH0 => {
-                    self.push(Word::Const(U256::ZERO));
-                    true
-                }
-                PUSH1..=PUSH32 => {
-                    let n = (op - PUSH1 + 1) as usize;
+                Lowering::Push(n) => {
+                    let n = n as usize;
                     let value = U256::from_be_slice(&code[pc + 1..pc + 1 + n]);
                     self.push(Word::Const(value));
                     pc += n;
                     true
                 }
-                DUP1..=DUP16 => {
-                    let w = self.peek((op - DUP1 + 1) as i32);
+                Lowering::Dup(n) => {
+                    let w = self.peek(n as i32);
                     self.push(w);
                     true
                 }
-                SWAP1..=SWAP16 => {
-                    self.swap((op - SWAP1 + 1) as i32);
+                Lowering::Swap(n) => {
+                    self.swap(n as i32);
                     true
                 }
-                POP => {
+                Lowering::Pop => {
                     self.pop();
                     true
                 }
-                PC => {
+                Lowering::Pc => {
                     self.push(Word::Const(U256::from(pc)));
                     true
                 }
-                CODESIZE => {
-                    self.push(Word::Const(U256::from(self.analysis.code_len())));
+                Lowering::Code(value) => {
+                    self.push(Word::Const(value(self.analysis)));
                     true
                 }
-                GAS => {
+                Lowering::Gas => {
                     let g = self.gas;
                     let z = self.zero();
                     self.push(Word::Ssa([g, z, z, z]));
                     self.enter_next_block(pc + 1)
                 }
-                JUMP => {
+                Lowering::Jump => {
                     let dest = self.pop();
                     self.lower_jump(dest);
                     false
                 }
-                JUMPI => {
+                Lowering::Jumpi => {
                     let dest = self.pop();
                     let cond = self.pop();
                     match cond {
@@ -605,51 +601,40 @@ impl<'a, 'f> Lower<'a, 'f> {
                         }
                     }
                 }
-                RETURN | REVERT | SELFDESTRUCT => {
-                    let helper = shims::frame_helper(op).expect("terminator helper");
+                Lowering::Exit { helper, status } => {
                     self.call_frame_helper(helper, info.stack_in as i32, 0);
-                    self.exit_done(if op == REVERT {
-                        EVMC_REVERT
-                    } else {
-                        EVMC_SUCCESS
-                    });
+                    self.exit_done(status);
                     false
                 }
-                INVALID => {
+                Lowering::Invalid => {
                     self.jump_fail(EVMC_INVALID_INSTRUCTION);
                     false
                 }
-                MLOAD => {
-                    self.lower_mload();
+                Lowering::Pure(helper) => {
+                    self.lower_pure(op, helper);
                     true
                 }
-                MSTORE => {
-                    self.lower_mstore();
+                Lowering::Helper { helper, .. } if op == MLOAD => {
+                    self.lower_mload(helper);
                     true
                 }
-                _ if shims::is_pure(op) && info.defined_in(self.analysis.rev) => {
-                    self.lower_pure(op);
+                Lowering::Helper { helper, .. } if op == MSTORE => {
+                    self.lower_mstore(helper);
                     true
                 }
-                _ => match shims::frame_helper(op) {
-                    Some(helper) if op != UNDEFINED_MARK => {
-                        let (n_in, n_out) = (info.stack_in as i32, info.stack_out as i32);
-                        if shims::helper_is_plain(op) {
-                            self.call_plain_helper(helper, n_in, n_out);
-                        } else {
-                            self.call_frame_helper(helper, n_in, n_out);
-                        }
-                        if info.flow == Flow::ObservesGas {
-                            self.enter_next_block(pc + 1)
-                        } else {
-                            true
-                        }
+                Lowering::Helper { helper, uses_gas } => {
+                    let (n_in, n_out) = (info.stack_in as i32, info.stack_out as i32);
+                    self.call_helper_on_stack(helper, n_in, n_out, uses_gas);
+                    if info.flow == Flow::ObservesGas {
+                        self.enter_next_block(pc + 1)
+                    } else {
+                        true
                     }
-                    _ => {
-                        self.jump_fail(EVMC_UNDEFINED_INSTRUCTION);
-                        false
-                    }
-                },
+                }
+                Lowering::Undefined => {
+                    self.jump_fail(EVMC_UNDEFINED_INSTRUCTION);
+                    false
+                }
             };
             if !goes_on {
                 return;
@@ -1117,10 +1102,9 @@ impl<'a, 'f> Lower<'a, 'f> {
             .expect("a gas-using helper returns the gas left")
     }
 
-    fn lower_mload(&mut self) {
+    fn lower_mload(&mut self, helper: FrameHelper) {
         let offset = self.peek(1);
         let idx = self.vs.off - 1;
-        let helper = shims::frame_helper(MLOAD).expect("mload helper");
         let Some((fits, addr)) = self.memory_fast_path(offset) else {
             self.call_frame_helper(helper, 1, 1);
             return;
@@ -1150,11 +1134,10 @@ impl<'a, 'f> Lower<'a, 'f> {
         self.set(idx, Word::Ssa([params[0], params[1], params[2], params[3]]));
     }
 
-    fn lower_mstore(&mut self) {
+    fn lower_mstore(&mut self, helper: FrameHelper) {
         let offset = self.peek(1);
         let value = self.peek(2);
         let off = self.vs.off;
-        let helper = shims::frame_helper(MSTORE).expect("mstore helper");
         let Some((fits, addr)) = self.memory_fast_path(offset) else {
             self.call_frame_helper(helper, 2, 0);
             return;
@@ -1180,11 +1163,6 @@ impl<'a, 'f> Lower<'a, 'f> {
     /// Runs a frame helper that pops `n_in` and pushes `n_out` items.
     fn call_frame_helper(&mut self, helper: FrameHelper, n_in: i32, n_out: i32) {
         self.call_helper_on_stack(helper, n_in, n_out, true);
-    }
-
-    /// Runs a frame helper that does not use gas (see [`shims::helper_is_plain`]).
-    fn call_plain_helper(&mut self, helper: FrameHelper, n_in: i32, n_out: i32) {
-        self.call_helper_on_stack(helper, n_in, n_out, false);
     }
 
     fn call_helper_on_stack(&mut self, helper: FrameHelper, n_in: i32, n_out: i32, gas: bool) {
@@ -1244,7 +1222,7 @@ impl<'a, 'f> Lower<'a, 'f> {
     // -----------------------------------------------------------------------------------------
     // Arithmetic.
 
-    fn lower_pure(&mut self, op: u8) {
+    fn lower_pure(&mut self, op: u8, helper: PureHelper) {
         let n = OPCODES[op as usize].stack_in as usize;
         let mut args = [Word::Const(U256::ZERO); 3];
         for a in args.iter_mut().take(n) {
@@ -1257,7 +1235,7 @@ impl<'a, 'f> Lower<'a, 'f> {
         let result = if let [Some(a), Some(b), Some(c)] = consts {
             Word::Const(shims::fold(op, a, b, c))
         } else {
-            self.lower_pure_dynamic(op, &args[..n], consts[0], consts[1])
+            self.lower_pure_dynamic(op, helper, &args[..n], consts[0], consts[1])
         };
         self.push(result);
     }
@@ -1265,6 +1243,7 @@ impl<'a, 'f> Lower<'a, 'f> {
     fn lower_pure_dynamic(
         &mut self,
         op: u8,
+        helper: PureHelper,
         args: &[Word],
         const_a: Option<U256>,
         const_b: Option<U256>,
@@ -1403,7 +1382,7 @@ impl<'a, 'f> Lower<'a, 'f> {
                     Word::Ssa([v, z, z, z])
                 }
             }
-            _ => self.call_pure_helper(shims::pure_helper(op), args),
+            _ => self.call_pure_helper(helper, args),
         }
     }
 

@@ -12,7 +12,7 @@
 //! `Frame::begin_block` (the interpreter stub's entry) are no-ops at a cut. A piece is only ever
 //! entered by falling through from the piece before it: jumps target JUMPDESTs.
 
-use crate::shims;
+use crate::shims::{self, Lowering};
 use dtvm_core::analysis::{BlockInfo, CodeAnalysis};
 use dtvm_core::opcode::*;
 use dtvm_core::U256;
@@ -48,13 +48,8 @@ impl Segments {
                     ops.push(count);
                     (start, count) = (pc as u32, 0);
                 }
-                let op = code[pc];
-                let info = &OPCODES[op as usize];
-                pc += 1 + if (PUSH1..=PUSH32).contains(&op) {
-                    info.immediate as usize
-                } else {
-                    0
-                };
+                let info = &OPCODES[code[pc] as usize];
+                pc += 1 + info.immediate as usize;
                 count += 1;
                 block_start = info.ends_block(analysis.rev);
             }
@@ -114,24 +109,20 @@ pub(crate) fn entry_constants(
     while pc < start {
         let op = code[pc];
         let info = &OPCODES[op as usize];
-        let immediate = if (PUSH1..=PUSH32).contains(&op) {
-            info.immediate as usize
-        } else {
-            0
-        };
+        let immediate = info.immediate as usize;
         let pop = |stack: &mut Vec<Option<U256>>| stack.pop().flatten();
-        match op {
-            PUSH0 => stack.push(Some(U256::ZERO)),
-            PUSH1..=PUSH32 => {
-                stack.push(Some(U256::from_be_slice(&code[pc + 1..pc + 1 + immediate])));
+        match shims::lowering(op) {
+            Lowering::Push(n) => {
+                let n = n as usize;
+                stack.push(Some(U256::from_be_slice(&code[pc + 1..pc + 1 + n])));
             }
-            DUP1..=DUP16 => {
-                let n = (op - DUP1 + 1) as usize;
+            Lowering::Dup(n) => {
+                let n = n as usize;
                 let item = stack.len().checked_sub(n).and_then(|i| stack[i]);
                 stack.push(item);
             }
-            SWAP1..=SWAP16 => {
-                let n = (op - SWAP1 + 1) as usize;
+            Lowering::Swap(n) => {
+                let n = n as usize;
                 // Unknown items below the tracked ones take part as `None`.
                 while stack.len() < n + 1 {
                     stack.insert(0, None);
@@ -139,7 +130,7 @@ pub(crate) fn entry_constants(
                 let top = stack.len() - 1;
                 stack.swap(top, top - n);
             }
-            _ if shims::is_pure(op) && info.defined_in(analysis.rev) => {
+            Lowering::Pure(_) => {
                 let mut args = [Some(U256::ZERO); 3];
                 for a in args.iter_mut().take(info.stack_in as usize) {
                     *a = pop(&mut stack);

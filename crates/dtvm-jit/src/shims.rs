@@ -1,23 +1,79 @@
-//! `extern "C"` entry points that compiled code calls. Each forwards to the interpreter's own
-//! definition of the instruction (`dtvm_runtime::instructions` or the same ruint operation the
-//! dispatch loop uses), so the JIT never re-derives an EVM rule.
+//! The environment compiled code runs in, generated from the opcode list
+//! (`dtvm_core::for_each_opcode!`): the `extern "C"` helpers compiled code calls, compile-time
+//! constant folding, and [`Lowering`], the table the translator lowers every opcode by. Every
+//! helper runs the instruction's one definition (a body in `dtvm_runtime::instructions` or the
+//! list's word function), so the JIT never re-derives an EVM rule.
 //!
 //! Two calling conventions:
 //! * frame helpers, `fn(*mut Frame) -> i32`: the instruction runs on the frame's stack
 //!   (`frame.sp`) and gas exactly as in the interpreter; the result is an EVMC status, 0 for
-//!   "continue". Compiled code stores `sp` and `gas_left` before the call and reloads the gas after.
+//!   "continue". Compiled code stores `sp` before the call, and the gas before and after it only
+//!   for a body that may use gas: which follows from the body's kind, so no list can drop a
+//!   charge (a `plain` or `value` body has no way to fail).
 //! * pure helpers, `fn(*mut [U256; 3])`: operands in a scratch buffer, `args[0]` = top of the
 //!   stack; the result replaces `args[0]`. No frame access, so the caller keeps its cached stack.
 
 use ::evmc_vm::sys::*;
-use dtvm_core::opcode::*;
+use dtvm_core::analysis::CodeAnalysis;
 use dtvm_core::U256;
-use dtvm_runtime::instructions::{self as ins, CopySource, OpResult};
+use dtvm_runtime::instructions::{self as ins, OpResult};
 use dtvm_runtime::Frame;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pub(crate) type FrameHelper = unsafe extern "C" fn(*mut Frame) -> i32;
 pub(crate) type PureHelper = unsafe extern "C" fn(*mut [U256; 3]);
+
+/// How the translator lowers an opcode, by its kind in the opcode list.
+#[derive(Clone, Copy)]
+pub(crate) enum Lowering {
+    /// Not an instruction at any revision.
+    Undefined,
+    /// A pure word operation: folded on constants (see [`fold`]), else lowered inline or by
+    /// this helper.
+    Pure(PureHelper),
+    /// A frame helper. `uses_gas`: it may charge gas and fail (a `frame` body), so compiled code
+    /// stores the gas before it and reloads it after; otherwise (`plain`, `value`) it fails only
+    /// by a caught panic and the gas stays in registers.
+    Helper {
+        helper: FrameHelper,
+        uses_gas: bool,
+    },
+    /// A frame helper (using gas) after which the frame ends with `status`.
+    Exit {
+        helper: FrameHelper,
+        status: i32,
+    },
+    /// A word known from the code alone, pushed as a constant.
+    Code(fn(&CodeAnalysis) -> U256),
+    Stop,
+    Invalid,
+    Jump,
+    Jumpi,
+    Jumpdest,
+    Pc,
+    Gas,
+    Pop,
+    /// PUSH0..PUSH32: bytes of immediate.
+    Push(u8),
+    /// DUPn.
+    Dup(u8),
+    /// SWAPn.
+    Swap(u8),
+}
+
+/// How `op` is lowered.
+#[inline]
+pub(crate) fn lowering(op: u8) -> Lowering {
+    LOWERINGS[op as usize]
+}
+
+/// The pure helper computing `op`, a pure word operation.
+pub(crate) fn pure_helper(op: u8) -> PureHelper {
+    match lowering(op) {
+        Lowering::Pure(helper) => helper,
+        _ => unreachable!("not a pure opcode: {op:#x}"),
+    }
+}
 
 /// Runs an instruction body; a panic (a bug, or a panicking host) must not unwind into
 /// compiled code, which has no unwind tables, so it becomes an internal error of the frame.
@@ -30,244 +86,227 @@ fn guard(body: impl FnOnce() -> OpResult) -> i32 {
     }
 }
 
-macro_rules! frame_helpers {
-    ($($name:ident(|$f:ident| $body:expr);)*) => {$(
-        unsafe extern "C" fn $name(frame: *mut Frame) -> i32 {
-            // SAFETY: compiled code only runs inside `Contract::run`, which passes the live,
-            // exclusively borrowed frame it was given; the block's stack bounds were checked.
-            let $f = unsafe { &mut *frame };
-            guard(|| $body)
-        }
-    )*};
-}
-
-frame_helpers! {
-    exp(|f| ins::exp(f));
-    keccak(|f| ins::keccak(f));
-    balance(|f| ins::balance(f));
-    address(|f| { let v = ins::address_to_u256(f.msg.recipient()); f.push(v); Ok(()) });
-    caller(|f| { let v = ins::address_to_u256(f.msg.sender()); f.push(v); Ok(()) });
-    callvalue(|f| { let v = ins::bytes32_to_u256(f.msg.value()); f.push(v); Ok(()) });
-    calldataload(|f| { ins::calldataload(f); Ok(()) });
-    calldatasize(|f| { let v = U256::from(f.msg.input().len()); f.push(v); Ok(()) });
-    calldatacopy(|f| ins::data_copy(f, CopySource::CallData));
-    codecopy(|f| ins::data_copy(f, CopySource::Code));
-    extcodesize(|f| ins::extcodesize(f));
-    extcodecopy(|f| ins::extcodecopy(f));
-    returndatasize(|f| { let v = U256::from(f.return_data.len()); f.push(v); Ok(()) });
-    returndatacopy(|f| ins::returndatacopy(f));
-    extcodehash(|f| ins::extcodehash(f));
-    blockhash(|f| { ins::blockhash(f); Ok(()) });
-    selfbalance(|f| { ins::selfbalance(f); Ok(()) });
-    blobhash(|f| { ins::blobhash(f); Ok(()) });
-    mload(|f| ins::mload(f));
-    mstore(|f| ins::mstore(f));
-    mstore8(|f| ins::mstore8(f));
-    sload(|f| ins::sload(f));
-    sstore(|f| ins::sstore(f));
-    msize(|f| { let v = U256::from(f.memory.len()); f.push(v); Ok(()) });
-    tload(|f| { ins::tload(f); Ok(()) });
-    tstore(|f| ins::tstore(f));
-    mcopy(|f| ins::mcopy(f));
-    set_output(|f| ins::set_output(f));
-    selfdestruct(|f| ins::selfdestruct(f));
-}
-
-unsafe extern "C" fn tx_value<const OP: u8>(frame: *mut Frame) -> i32 {
-    // SAFETY: as for `frame_helpers!`.
+unsafe extern "C" fn frame_helper_of<const OP: u8>(frame: *mut Frame) -> i32 {
+    // SAFETY: compiled code only runs inside `Contract::run`, which passes the live,
+    // exclusively borrowed frame it was given; the block's stack bounds were checked.
     let f = unsafe { &mut *frame };
-    guard(|| {
-        let v = ins::tx_value(f, OP);
-        f.push(v);
-        Ok(())
-    })
+    guard(|| run_body(OP, f))
 }
 
-unsafe extern "C" fn log<const TOPICS: usize>(frame: *mut Frame) -> i32 {
-    // SAFETY: as for `frame_helpers!`.
-    let f = unsafe { &mut *frame };
-    guard(|| ins::log(f, TOPICS))
-}
-
-unsafe extern "C" fn call<const OP: u8>(frame: *mut Frame) -> i32 {
-    // SAFETY: as for `frame_helpers!`.
-    let f = unsafe { &mut *frame };
-    guard(|| ins::call(f, OP))
-}
-
-unsafe extern "C" fn create<const OP: u8>(frame: *mut Frame) -> i32 {
-    // SAFETY: as for `frame_helpers!`.
-    let f = unsafe { &mut *frame };
-    guard(|| ins::create(f, OP))
-}
-
-/// The frame helper implementing `op`, if `op` is lowered to one.
-pub(crate) fn frame_helper(op: u8) -> Option<FrameHelper> {
-    Some(match op {
-        EXP => exp,
-        KECCAK256 => keccak,
-        BALANCE => balance,
-        ADDRESS => address,
-        CALLER => caller,
-        CALLVALUE => callvalue,
-        CALLDATALOAD => calldataload,
-        CALLDATASIZE => calldatasize,
-        CALLDATACOPY => calldatacopy,
-        CODECOPY => codecopy,
-        EXTCODESIZE => extcodesize,
-        EXTCODECOPY => extcodecopy,
-        RETURNDATASIZE => returndatasize,
-        RETURNDATACOPY => returndatacopy,
-        EXTCODEHASH => extcodehash,
-        BLOCKHASH => blockhash,
-        SELFBALANCE => selfbalance,
-        BLOBHASH => blobhash,
-        MLOAD => mload,
-        MSTORE => mstore,
-        MSTORE8 => mstore8,
-        SLOAD => sload,
-        SSTORE => sstore,
-        MSIZE => msize,
-        TLOAD => tload,
-        TSTORE => tstore,
-        MCOPY => mcopy,
-        RETURN | REVERT => set_output,
-        SELFDESTRUCT => selfdestruct,
-        ORIGIN => tx_value::<ORIGIN>,
-        GASPRICE => tx_value::<GASPRICE>,
-        COINBASE => tx_value::<COINBASE>,
-        TIMESTAMP => tx_value::<TIMESTAMP>,
-        NUMBER => tx_value::<NUMBER>,
-        PREVRANDAO => tx_value::<PREVRANDAO>,
-        GASLIMIT => tx_value::<GASLIMIT>,
-        CHAINID => tx_value::<CHAINID>,
-        BASEFEE => tx_value::<BASEFEE>,
-        BLOBBASEFEE => tx_value::<BLOBBASEFEE>,
-        LOG0 => log::<0>,
-        0xa1 => log::<1>,
-        0xa2 => log::<2>,
-        0xa3 => log::<3>,
-        LOG4 => log::<4>,
-        CALL => call::<CALL>,
-        CALLCODE => call::<CALLCODE>,
-        DELEGATECALL => call::<DELEGATECALL>,
-        STATICCALL => call::<STATICCALL>,
-        CREATE => create::<CREATE>,
-        CREATE2 => create::<CREATE2>,
-        _ => return None,
-    })
-}
-
-/// Whether the frame helper of `op` fails only by a caught panic and neither reads nor charges
-/// gas: compiled code then skips storing and reloading the gas.
-pub(crate) fn helper_is_plain(op: u8) -> bool {
-    matches!(
-        op,
-        ADDRESS
-            | CALLER
-            | CALLVALUE
-            | CALLDATALOAD
-            | CALLDATASIZE
-            | RETURNDATASIZE
-            | BLOCKHASH
-            | SELFBALANCE
-            | BLOBHASH
-            | MSIZE
-            | TLOAD
-            | ORIGIN
-            | GASPRICE
-            | COINBASE
-            | TIMESTAMP
-            | NUMBER
-            | PREVRANDAO
-            | GASLIMIT
-            | CHAINID
-            | BASEFEE
-            | BLOBBASEFEE
-    )
-}
-
-/// Pure word operations, shared by the pure helpers and compile-time constant folding.
-/// `a` is the top of the stack, as in the interpreter's `binary!(|a, b| ...)`. Always inlined, so
-/// each pure helper is specialised to its opcode and its result never makes a round trip
-/// through memory (written limb by limb, read back as wider words: a store-forwarding stall).
-#[inline(always)]
-pub(crate) fn fold(op: u8, a: U256, b: U256, c: U256) -> U256 {
-    let bool_word = |v: bool| if v { U256::from(1) } else { U256::ZERO };
-    match op {
-        ADD => a.wrapping_add(b),
-        MUL => a.wrapping_mul(b),
-        SUB => a.wrapping_sub(b),
-        DIV => ins::div(a, b),
-        SDIV => ins::sdiv(a, b),
-        MOD => ins::rem(a, b),
-        SMOD => ins::smod(a, b),
-        ADDMOD => ins::addmod(a, b, c),
-        MULMOD => ins::mulmod(a, b, c),
-        SIGNEXTEND => ins::signextend(a, b),
-        LT => bool_word(a < b),
-        GT => bool_word(a > b),
-        SLT => bool_word(ins::slt(a, b)),
-        SGT => bool_word(ins::slt(b, a)),
-        EQ => bool_word(a == b),
-        ISZERO => bool_word(a.is_zero()),
-        AND => a & b,
-        OR => a | b,
-        XOR => a ^ b,
-        NOT => !a,
-        BYTE => ins::byte(a, b),
-        SHL => ins::shl(a, b),
-        SHR => ins::shr(a, b),
-        SAR => ins::sar(a, b),
-        CLZ => ins::clz(a),
-        _ => unreachable!("not a pure opcode: {op:#x}"),
-    }
-}
-
-/// Whether `op` is a pure word operation (see [`fold`]).
-pub(crate) fn is_pure(op: u8) -> bool {
-    matches!(
-        op,
-        ADD | MUL
-            | SUB
-            | DIV
-            | SDIV
-            | MOD
-            | SMOD
-            | ADDMOD
-            | MULMOD
-            | SIGNEXTEND
-            | LT
-            | GT
-            | SLT
-            | SGT
-            | EQ
-            | ISZERO
-            | AND
-            | OR
-            | XOR
-            | NOT
-            | BYTE
-            | SHL
-            | SHR
-            | SAR
-            | CLZ
-    )
-}
-
-unsafe extern "C" fn pure<const OP: u8>(args: *mut [U256; 3]) {
+unsafe extern "C" fn pure_helper_of<const OP: u8>(args: *mut [U256; 3]) {
     // SAFETY: compiled code passes its own 96-byte scratch slot.
     let args = unsafe { &mut *args };
     args[0] = fold(OP, args[0], args[1], args[2]);
 }
 
-/// The pure helper computing `op` (see [`is_pure`]).
-pub(crate) fn pure_helper(op: u8) -> PureHelper {
-    macro_rules! table {
-        ($($op:ident),*) => { match op { $($op => pure::<$op>,)* _ => unreachable!("not a pure opcode: {op:#x}") } };
+/// A pure kind's word function applied to `(a, b, c)`.
+macro_rules! fold_kind {
+    (($x:ident, $y:ident, $z:ident), pure(|$a:ident| $e:expr)) => {{
+        let $a = $x;
+        $e
+    }};
+    (($x:ident, $y:ident, $z:ident), pure(|$a:ident, $b:ident| $e:expr)) => {{
+        let ($a, $b) = ($x, $y);
+        $e
+    }};
+    (($x:ident, $y:ident, $z:ident), pure_call(|$a:ident, $b:ident| $e:expr)) => {{
+        let ($a, $b) = ($x, $y);
+        $e
+    }};
+    (($x:ident, $y:ident, $z:ident), pure_into(|$a:ident, $b:ident, $m:ident, $r:ident| $e:expr)) => {{
+        let ($a, $b, $m) = ($x, $y, $z);
+        let mut result = U256::ZERO;
+        {
+            let $r: &mut U256 = &mut result;
+            $e;
+        }
+        result
+    }};
+    (($x:ident, $y:ident, $z:ident), $($kind:tt)*) => {
+        unreachable!("not a pure opcode")
+    };
+}
+
+/// A frame-using kind's body run on `f`.
+macro_rules! body_kind {
+    ($frame:ident, frame(|$f:ident| $e:expr)) => {{
+        let $f: &mut Frame = $frame;
+        let result: OpResult = $e;
+        result
+    }};
+    ($frame:ident, exit($status:ident, |$f:ident| $e:expr)) => {{
+        let $f: &mut Frame = $frame;
+        let result: OpResult = $e;
+        result
+    }};
+    ($frame:ident, plain(|$f:ident| $e:expr)) => {{
+        let gas = $frame.gas_left;
+        {
+            let $f: &mut Frame = &mut *$frame;
+            let (): () = $e;
+        }
+        debug_assert_eq!($frame.gas_left, gas, "a plain body used gas");
+        Ok(())
+    }};
+    ($frame:ident, value(|$f:ident| $e:expr)) => {{
+        let gas = $frame.gas_left;
+        let v: U256 = {
+            let $f: &mut Frame = &mut *$frame;
+            $e
+        };
+        debug_assert_eq!($frame.gas_left, gas, "a value body used gas");
+        $frame.push(v);
+        Ok(())
+    }};
+    ($frame:ident, $($kind:tt)*) => {
+        unreachable!("no frame helper")
+    };
+}
+
+/// The lowering of a kind (see [`Lowering`]).
+macro_rules! lowering_kind {
+    ($op:literal, pure $args:tt) => {
+        Lowering::Pure(pure_helper_of::<$op>)
+    };
+    ($op:literal, pure_call $args:tt) => {
+        Lowering::Pure(pure_helper_of::<$op>)
+    };
+    ($op:literal, pure_into $args:tt) => {
+        Lowering::Pure(pure_helper_of::<$op>)
+    };
+    ($op:literal, frame $args:tt) => {
+        Lowering::Helper {
+            helper: frame_helper_of::<$op>,
+            uses_gas: true,
+        }
+    };
+    ($op:literal, plain $args:tt) => {
+        Lowering::Helper {
+            helper: frame_helper_of::<$op>,
+            uses_gas: false,
+        }
+    };
+    ($op:literal, value $args:tt) => {
+        Lowering::Helper {
+            helper: frame_helper_of::<$op>,
+            uses_gas: false,
+        }
+    };
+    ($op:literal, exit($status:ident, $($body:tt)*)) => {
+        Lowering::Exit {
+            helper: frame_helper_of::<$op>,
+            status: $status,
+        }
+    };
+    ($op:literal, code(|$c:ident| $e:expr)) => {{
+        fn value($c: &CodeAnalysis) -> U256 {
+            $e
+        }
+        Lowering::Code(value)
+    }};
+    ($op:literal, stop) => {
+        Lowering::Stop
+    };
+    ($op:literal, invalid) => {
+        Lowering::Invalid
+    };
+    ($op:literal, jump) => {
+        Lowering::Jump
+    };
+    ($op:literal, jumpi) => {
+        Lowering::Jumpi
+    };
+    ($op:literal, jumpdest) => {
+        Lowering::Jumpdest
+    };
+    ($op:literal, pc) => {
+        Lowering::Pc
+    };
+    ($op:literal, gas) => {
+        Lowering::Gas
+    };
+    ($op:literal, pop) => {
+        Lowering::Pop
+    };
+    ($op:literal, push($n:literal)) => {
+        Lowering::Push($n)
+    };
+    ($op:literal, dup($n:literal)) => {
+        Lowering::Dup($n)
+    };
+    ($op:literal, swap($n:literal)) => {
+        Lowering::Swap($n)
+    };
+}
+
+macro_rules! environment {
+    ($($name:ident $byte:literal $in:literal $out:literal $gas:literal $since:ident $flow:ident
+        => $kind:ident $(($($args:tt)*))?;)*) => {
+        /// Pure word operations, shared by the pure helpers and compile-time constant folding.
+        /// `a` is the top of the stack. Always inlined, so each pure helper is specialised to its
+        /// opcode and its result never makes a round trip through memory (written limb by limb,
+        /// read back as wider words: a store-forwarding stall).
+        #[inline(always)]
+        pub(crate) fn fold(op: u8, a: U256, b: U256, c: U256) -> U256 {
+            match op {
+                $($byte => fold_kind!((a, b, c), $kind $(($($args)*))?),)*
+                _ => unreachable!("not an opcode: {op:#x}"),
+            }
+        }
+
+        /// The body of a frame helper's opcode; inlined into each `frame_helper_of::<OP>`, where
+        /// the match folds away.
+        #[inline(always)]
+        fn run_body(op: u8, f: &mut Frame) -> OpResult {
+            match op {
+                $($byte => body_kind!(f, $kind $(($($args)*))?),)*
+                _ => unreachable!("not an opcode: {op:#x}"),
+            }
+        }
+
+        static LOWERINGS: [Lowering; 256] = {
+            let mut t = [Lowering::Undefined; 256];
+            $(t[$byte] = lowering_kind!($byte, $kind $(($($args)*))?);)*
+            t
+        };
+    };
+}
+
+dtvm_core::for_each_opcode!(environment);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dtvm_core::opcode::OPCODES;
+
+    #[test]
+    fn every_opcode_has_one_lowering_exactly_when_defined() {
+        for op in 0..=255u8 {
+            let info = &OPCODES[op as usize];
+            let defined = info.defined_in(dtvm_core::MAX_REVISION);
+            let lowered = !matches!(lowering(op), Lowering::Undefined);
+            assert_eq!(defined, lowered, "{} ({op:#04x})", info.name);
+            // What can fail or use gas has a status the translator checks, and only frame
+            // helpers touch the frame.
+            match lowering(op) {
+                Lowering::Pure(_) => assert_eq!(info.stack_out, 1, "{}", info.name),
+                Lowering::Push(n) => assert_eq!(n, info.immediate, "{}", info.name),
+                Lowering::Dup(n) => assert_eq!(n + 1, info.stack_out, "{}", info.name),
+                Lowering::Swap(n) => assert_eq!(n + 1, info.stack_in, "{}", info.name),
+                _ => {}
+            }
+        }
     }
-    table!(
-        ADD, MUL, SUB, DIV, SDIV, MOD, SMOD, ADDMOD, MULMOD, SIGNEXTEND, LT, GT, SLT, SGT, EQ,
-        ISZERO, AND, OR, XOR, NOT, BYTE, SHL, SHR, SAR, CLZ
-    )
+
+    #[test]
+    fn folding_matches_the_runtime_bodies() {
+        use dtvm_core::opcode::*;
+        let (a, b, m) = (U256::from(7), U256::from(5), U256::from(4));
+        assert_eq!(fold(SDIV, U256::ZERO.wrapping_sub(a), b, m), U256::MAX);
+        assert_eq!(fold(ADDMOD, a, b, m), U256::from(0));
+        assert_eq!(fold(MULMOD, a, b, m), U256::from(3));
+        assert_eq!(fold(SGT, a, b, m), U256::from(1));
+        assert_eq!(fold(ISZERO, U256::ZERO, b, m), U256::from(1));
+        assert_eq!(fold(CLZ, U256::from(1), b, m), U256::from(255));
+    }
 }

@@ -98,20 +98,17 @@ pub fn smod(a: U256, b: U256) -> U256 {
     }
 }
 
-/// ADDMOD (zero for a zero modulus).
-#[inline]
-pub fn addmod(a: U256, b: U256, m: U256) -> U256 {
-    let mut r = U256::ZERO;
-    crate::modular::addmod(&a, &b, &m, &mut r);
-    r
-}
+/// ADDMOD and MULMOD (zero for a zero modulus), written in place.
+pub use crate::modular::{addmod, mulmod};
 
-/// MULMOD (zero for a zero modulus).
-#[inline]
-pub fn mulmod(a: U256, b: U256, m: U256) -> U256 {
-    let mut r = U256::ZERO;
-    crate::modular::mulmod(&a, &b, &m, &mut r);
-    r
+/// The EVM's boolean word: 1 or 0.
+#[inline(always)]
+pub fn word(v: bool) -> U256 {
+    if v {
+        U256::from(1)
+    } else {
+        U256::ZERO
+    }
 }
 
 #[inline]
