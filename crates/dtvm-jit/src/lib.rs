@@ -26,6 +26,7 @@ mod compiler;
 mod segments;
 mod shims;
 mod stubs;
+mod translate;
 
 use ::evmc_vm::sys::*;
 use ::evmc_vm::{ExecutionContext, ExecutionMessage, ExecutionResult};

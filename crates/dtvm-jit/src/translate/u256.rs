@@ -1,0 +1,441 @@
+//! 256-bit arithmetic on 4 x 64-bit limbs: the pure word operations, folded when their operands
+//! are constants ([`shims::fold`], the list's own word functions), otherwise lowered inline
+//! (with fast paths that fall back to the list's pure helper) or by a call to that helper.
+
+use super::*;
+use crate::shims::PureHelper;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::{I128, I8};
+
+impl Lower<'_, '_> {
+    pub(super) fn lower_pure(&mut self, op: u8, helper: PureHelper) {
+        let n = OPCODES[op as usize].stack_in as usize;
+        let mut args = [Word::Const(U256::ZERO); 3];
+        for a in args.iter_mut().take(n) {
+            *a = self.pop();
+        }
+        let consts = args.map(|w| match w {
+            Word::Const(c) => Some(c),
+            Word::Ssa(_) => None,
+        });
+        let result = if let [Some(a), Some(b), Some(c)] = consts {
+            Word::Const(shims::fold(op, a, b, c))
+        } else {
+            self.lower_pure_dynamic(op, helper, &args[..n], consts[0], consts[1])
+        };
+        self.push(result);
+    }
+
+    pub(super) fn lower_pure_dynamic(
+        &mut self,
+        op: u8,
+        helper: PureHelper,
+        args: &[Word],
+        const_a: Option<U256>,
+        const_b: Option<U256>,
+    ) -> Word {
+        let two = |s: &mut Self| (s.materialize(args[0]), s.materialize(args[1]));
+        let flag = |s: &mut Self, f: Value| {
+            let v = s.b.ins().uextend(I64, f);
+            {
+                let z = s.zero();
+                Word::Ssa([v, z, z, z])
+            }
+        };
+        let power_of_two = const_b.filter(|b| b.is_power_of_two());
+        match op {
+            // x * 2^k, x / 2^k, x % 2^k: shifts and masks (Solidity before EIP-145 shifts so).
+            MUL if power_of_two.is_some() => {
+                let k = U256::from(power_of_two.unwrap_or_default().trailing_zeros());
+                let a = self.materialize(args[0]);
+                Word::Ssa(self.shift_const(SHL, k, a))
+            }
+            MUL if const_a.is_some_and(|a| a.is_power_of_two()) => {
+                let k = U256::from(const_a.unwrap_or_default().trailing_zeros());
+                let b = self.materialize(args[1]);
+                Word::Ssa(self.shift_const(SHL, k, b))
+            }
+            DIV if power_of_two.is_some() => {
+                let k = U256::from(power_of_two.unwrap_or_default().trailing_zeros());
+                let a = self.materialize(args[0]);
+                Word::Ssa(self.shift_const(SHR, k, a))
+            }
+            MOD if power_of_two.is_some() => {
+                let k = power_of_two.unwrap_or_default().trailing_zeros();
+                let a = self.materialize(args[0]);
+                Word::Ssa(std::array::from_fn(|i| {
+                    let (lo, hi) = (64 * i, 64 * i + 64);
+                    if k >= hi {
+                        a[i]
+                    } else if k <= lo {
+                        self.zero()
+                    } else {
+                        let mask = (1u64 << (k - lo)) - 1;
+                        self.b.ins().band_imm_u(a[i], mask as i64)
+                    }
+                }))
+            }
+            DIV | MOD | SDIV | SMOD => self.lower_division(op, args),
+            ADDMOD => self.lower_addmod(args),
+            // SIGNEXTEND(k, x) with a constant byte index: within the limb holding the sign bit,
+            // shift it to the top and back arithmetically; the limbs above are copies of the
+            // sign, the ones below stay. (Two 256-bit shifts would be ~25 instructions on the
+            // critical path.)
+            SIGNEXTEND if const_a.is_some() => {
+                let k = const_a.unwrap_or_default();
+                let x = self.materialize(args[1]);
+                if k >= U256::from(31) {
+                    return Word::Ssa(x);
+                }
+                let sign_bit = k.as_limbs()[0] as usize * 8 + 7;
+                let (limb, up) = (sign_bit / 64, 63 - (sign_bit % 64) as i64);
+                let mut r = x;
+                r[limb] = if up == 0 {
+                    x[limb]
+                } else {
+                    let shifted = self.b.ins().ishl_imm_s(x[limb], up);
+                    self.b.ins().sshr_imm_s(shifted, up)
+                };
+                if limb < 3 {
+                    let sign = self.b.ins().sshr_imm_s(r[limb], 63);
+                    r[limb + 1..].fill(sign);
+                }
+                Word::Ssa(r)
+            }
+            ADD => {
+                let (a, b) = two(self);
+                Word::Ssa(self.add(a, b))
+            }
+            SUB => {
+                let (a, b) = two(self);
+                Word::Ssa(self.sub(a, b))
+            }
+            MUL => {
+                let (a, b) = two(self);
+                Word::Ssa(self.mul(a, b))
+            }
+            AND | OR | XOR => {
+                let (a, b) = two(self);
+                Word::Ssa(std::array::from_fn(|i| match op {
+                    AND => self.b.ins().band(a[i], b[i]),
+                    OR => self.b.ins().bor(a[i], b[i]),
+                    _ => self.b.ins().bxor(a[i], b[i]),
+                }))
+            }
+            NOT => {
+                let a = self.materialize(args[0]);
+                Word::Ssa(a.map(|l| self.b.ins().bnot(l)))
+            }
+            ISZERO => {
+                let a = self.materialize(args[0]);
+                let nz = self.is_nonzero(a);
+                let z = self.b.ins().bxor_imm_u(nz, 1);
+                flag(self, z)
+            }
+            EQ => {
+                let (a, b) = two(self);
+                let x: [Value; 4] = std::array::from_fn(|i| self.b.ins().bxor(a[i], b[i]));
+                let nz = self.is_nonzero(x);
+                let z = self.b.ins().bxor_imm_u(nz, 1);
+                flag(self, z)
+            }
+            LT | GT | SLT | SGT => {
+                let (a, b) = two(self);
+                let (x, y) = if matches!(op, LT | SLT) {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
+                let f = self.less_than(x, y, matches!(op, SLT | SGT));
+                flag(self, f)
+            }
+            SHL | SHR | SAR if const_a.is_some() => {
+                let shift = const_a.unwrap_or_default();
+                let x = self.materialize(args[1]);
+                Word::Ssa(self.shift_const(op, shift, x))
+            }
+            BYTE if const_a.is_some() => {
+                let i = const_a.unwrap_or_default();
+                if i >= U256::from(32) {
+                    return Word::Const(U256::ZERO);
+                }
+                let x = self.materialize(args[1]);
+                let k = 31 - i.as_limbs()[0] as usize; // byte index from the least significant
+                let v = self.b.ins().ushr_imm_u(x[k / 8], ((k % 8) * 8) as i64);
+                let v = self.b.ins().band_imm_u(v, 0xff);
+                {
+                    let z = self.zero();
+                    Word::Ssa([v, z, z, z])
+                }
+            }
+            _ => self.call_pure_helper(helper, args),
+        }
+    }
+
+    /// DIV/MOD/SDIV/SMOD: one machine instruction when both operands fit in 64 bits (as
+    /// unsigned, or sign-extended for the signed ops), the shared helper otherwise.
+    pub(super) fn lower_division(&mut self, op: u8, args: &[Word]) -> Word {
+        let (a, b) = (self.materialize(args[0]), self.materialize(args[1]));
+        let signed = matches!(op, SDIV | SMOD);
+        let fits = if signed {
+            let a_ok = self.sign_extended(a);
+            let b_ok = self.sign_extended(b);
+            let both = self.b.ins().band(a_ok, b_ok);
+            let nonzero = self.b.ins().icmp_imm_s(IntCC::NotEqual, b[0], 0);
+            let both = self.b.ins().band(both, nonzero);
+            // i64::MIN / -1 overflows the machine instruction (the EVM result is 2^63).
+            let min = self.b.ins().icmp_imm_s(IntCC::Equal, a[0], i64::MIN);
+            let minus_one = self.b.ins().icmp_imm_s(IntCC::Equal, b[0], -1);
+            let overflow = self.b.ins().band(min, minus_one);
+            self.b.ins().band_not(both, overflow)
+        } else {
+            let hi = self.b.ins().bor(a[1], a[2]);
+            let hi = self.b.ins().bor(hi, a[3]);
+            let hi = self.b.ins().bor(hi, b[1]);
+            let hi = self.b.ins().bor(hi, b[2]);
+            let hi = self.b.ins().bor(hi, b[3]);
+            let small = self.b.ins().icmp_imm_s(IntCC::Equal, hi, 0);
+            let nonzero = self.b.ins().icmp_imm_s(IntCC::NotEqual, b[0], 0);
+            self.b.ins().band(small, nonzero)
+        };
+        let (slow, merge) = self.fast_path_split(fits, 4);
+        let r = match op {
+            DIV => self.b.ins().udiv(a[0], b[0]),
+            MOD => self.b.ins().urem(a[0], b[0]),
+            SDIV => self.b.ins().sdiv(a[0], b[0]),
+            _ => self.b.ins().srem(a[0], b[0]),
+        };
+        let ext = if signed {
+            self.b.ins().sshr_imm_u(r, 63)
+        } else {
+            self.zero()
+        };
+        self.b
+            .ins()
+            .jump(merge, &[r, ext, ext, ext].map(BlockArg::Value));
+
+        self.pure_slow_path(op, args, slow, merge)
+    }
+
+    /// ADDMOD: with both addends below the modulus (modular arithmetic keeps them so), the sum
+    /// is below twice the modulus and one conditional subtraction reduces it; otherwise (or for
+    /// a zero modulus) the shared helper.
+    pub(super) fn lower_addmod(&mut self, args: &[Word]) -> Word {
+        let (a, b, m) = (
+            self.materialize(args[0]),
+            self.materialize(args[1]),
+            self.materialize(args[2]),
+        );
+        let a_below = self.less_than(a, m, false);
+        let b_below = self.less_than(b, m, false);
+        let reduced = self.b.ins().band(a_below, b_below);
+        let (slow, merge) = self.fast_path_split(reduced, 4);
+
+        let (sum, carry) = self.add_with_carry(a, b);
+        let below = self.less_than(sum, m, false);
+        let at_least = self.b.ins().bxor_imm_u(below, 1);
+        let subtract = self.b.ins().bor(at_least, carry);
+        let diff = self.sub(sum, m);
+        let r: [Value; 4] = std::array::from_fn(|i| self.b.ins().select(subtract, diff[i], sum[i]));
+        self.b.ins().jump(merge, &r.map(BlockArg::Value));
+
+        self.pure_slow_path(ADDMOD, args, slow, merge)
+    }
+
+    /// Ends a split made by [`Lower::fast_path_split`] for a pure word operation: the cold
+    /// `slow` block runs the shared helper for `op`, and the result is the word `merge` receives
+    /// from either path.
+    pub(super) fn pure_slow_path(
+        &mut self,
+        op: u8,
+        args: &[Word],
+        slow: Block,
+        merge: Block,
+    ) -> Word {
+        self.b.switch_to_block(slow);
+        let Word::Ssa(limbs) = self.call_pure_helper(shims::pure_helper(op), args) else {
+            unreachable!("helpers return SSA words")
+        };
+        self.b.ins().jump(merge, &limbs.map(BlockArg::Value));
+        self.b.switch_to_block(merge);
+        let p = self.b.block_params(merge);
+        Word::Ssa([p[0], p[1], p[2], p[3]])
+    }
+
+    /// 256-bit sum and its carry out (I8).
+    pub(super) fn add_with_carry(&mut self, a: [Value; 4], b: [Value; 4]) -> ([Value; 4], Value) {
+        let (s0, c0) = self.b.ins().uadd_overflow(a[0], b[0]);
+        let (s1, c1) = self.add_carry(a[1], b[1], c0);
+        let (s2, c2) = self.add_carry(a[2], b[2], c1);
+        let (s3, c3) = self.add_carry(a[3], b[3], c2);
+        ([s0, s1, s2, s3], c3)
+    }
+
+    /// 0 or 1 (I8): whether the word is its low limb sign-extended.
+    pub(super) fn sign_extended(&mut self, a: [Value; 4]) -> Value {
+        let sign = self.b.ins().sshr_imm_u(a[0], 63);
+        let x1 = self.b.ins().bxor(a[1], sign);
+        let x2 = self.b.ins().bxor(a[2], sign);
+        let x3 = self.b.ins().bxor(a[3], sign);
+        let x = self.b.ins().bor(x1, x2);
+        let x = self.b.ins().bor(x, x3);
+        self.b.ins().icmp_imm_s(IntCC::Equal, x, 0)
+    }
+
+    /// 0 or 1 (I8): whether any limb is non-zero.
+    pub(super) fn is_nonzero(&mut self, a: [Value; 4]) -> Value {
+        let x = self.b.ins().bor(a[0], a[1]);
+        let y = self.b.ins().bor(a[2], a[3]);
+        let x = self.b.ins().bor(x, y);
+        self.b.ins().icmp_imm_s(IntCC::NotEqual, x, 0)
+    }
+
+    pub(super) fn add(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
+        self.add_or_sub(a, b, false)
+    }
+
+    pub(super) fn sub(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
+        self.add_or_sub(a, b, true)
+    }
+
+    /// Wrapping 256-bit sum or difference as two 128-bit halves: x86-64 lowers a 128-bit add
+    /// (sub) to add/adc (sub/sbb), where a carry chain of 64-bit overflow checks costs three
+    /// instructions per limb (Cranelift has no add-with-carry on 64-bit values for this target).
+    pub(super) fn add_or_sub(
+        &mut self,
+        a: [Value; 4],
+        b: [Value; 4],
+        subtract: bool,
+    ) -> [Value; 4] {
+        let mut half = |x: [Value; 4], i: usize| self.b.ins().iconcat(x[i], x[i + 1]);
+        let (a_lo, b_lo, a_hi, b_hi) = (half(a, 0), half(b, 0), half(a, 2), half(b, 2));
+        let op = |s: &mut Self, x, y| {
+            if subtract {
+                s.b.ins().isub(x, y)
+            } else {
+                s.b.ins().iadd(x, y)
+            }
+        };
+        let lo = op(self, a_lo, b_lo);
+        // Carry out of a sum: it wrapped below an addend; borrow out of a difference: the
+        // subtrahend was larger.
+        let (x, y) = if subtract { (a_lo, b_lo) } else { (lo, a_lo) };
+        let carry = self.b.ins().icmp(IntCC::UnsignedLessThan, x, y);
+        let carry = self.b.ins().uextend(I128, carry);
+        let hi = op(self, a_hi, b_hi);
+        let hi = op(self, hi, carry);
+        let (r0, r1) = self.b.ins().isplit(lo);
+        let (r2, r3) = self.b.ins().isplit(hi);
+        [r0, r1, r2, r3]
+    }
+
+    pub(super) fn add_carry(&mut self, a: Value, b: Value, carry: Value) -> (Value, Value) {
+        let (t, c1) = self.b.ins().uadd_overflow(a, b);
+        let carry = self.b.ins().uextend(I64, carry);
+        let (s, c2) = self.b.ins().uadd_overflow(t, carry);
+        (s, self.b.ins().bor(c1, c2))
+    }
+
+    /// Wrapping 256-bit product, schoolbook on 64-bit limbs: limb k collects the low halves of
+    /// a_i * b_j with i + j = k, the high halves with i + j = k - 1, and the carries of limb k - 1.
+    pub(super) fn mul(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
+        let z = self.zero();
+        let mut r = [z; 4];
+        // Carries into the next limb, counted in an i64.
+        let mut carry = z;
+        for k in 0..4 {
+            let mut terms = Vec::with_capacity(8);
+            for i in 0..=k {
+                terms.push(self.b.ins().imul(a[i], b[k - i]));
+            }
+            for i in 0..k {
+                terms.push(self.b.ins().umulhi(a[i], b[k - 1 - i]));
+            }
+            if k == 3 {
+                // The top limb wraps: no carry out.
+                let mut acc = carry;
+                for t in terms {
+                    acc = self.b.ins().iadd(acc, t);
+                }
+                r[3] = acc;
+                break;
+            }
+            let mut acc = carry;
+            let mut next = self.zero();
+            for t in terms {
+                let (sum, c) = self.b.ins().uadd_overflow(acc, t);
+                let c = self.b.ins().uextend(I64, c);
+                next = self.b.ins().iadd(next, c);
+                acc = sum;
+            }
+            r[k] = acc;
+            carry = next;
+        }
+        r
+    }
+
+    /// a < b (I8), unsigned or as two's-complement signed words.
+    pub(super) fn less_than(&mut self, a: [Value; 4], b: [Value; 4], signed: bool) -> Value {
+        // Lexicographic from the least significant limb up: at each limb, strictly less decides,
+        // equal defers to the lower limbs.
+        let mut lt = self.b.ins().icmp(IntCC::UnsignedLessThan, a[0], b[0]);
+        for i in 1..4 {
+            let cc = if signed && i == 3 {
+                IntCC::SignedLessThan
+            } else {
+                IntCC::UnsignedLessThan
+            };
+            let less = self.b.ins().icmp(cc, a[i], b[i]);
+            let eq = self.b.ins().icmp(IntCC::Equal, a[i], b[i]);
+            let keep = self.b.ins().band(eq, lt);
+            lt = self.b.ins().bor(less, keep);
+        }
+        debug_assert_eq!(self.b.func.dfg.value_type(lt), I8);
+        lt
+    }
+
+    /// SHL / SHR / SAR by a constant amount, limb by limb.
+    pub(super) fn shift_const(&mut self, op: u8, shift: U256, x: [Value; 4]) -> [Value; 4] {
+        let fill = if op == SAR {
+            self.b.ins().sshr_imm_u(x[3], 63)
+        } else {
+            self.zero()
+        };
+        if shift >= U256::from(256) {
+            return [fill; 4];
+        }
+        let s = shift.as_limbs()[0] as usize;
+        let (q, r) = (s / 64, (s % 64) as i64);
+        std::array::from_fn(|i| {
+            if op == SHL {
+                if i < q {
+                    return self.zero();
+                }
+                let v = self.b.ins().ishl_imm_u(x[i - q], r);
+                if r == 0 || i == q {
+                    return v;
+                }
+                let lo = self.b.ins().ushr_imm_u(x[i - q - 1], 64 - r);
+                self.b.ins().bor(v, lo)
+            } else {
+                let j = i + q;
+                if j > 3 {
+                    return fill;
+                }
+                if j == 3 {
+                    return if op == SAR {
+                        self.b.ins().sshr_imm_u(x[3], r)
+                    } else {
+                        self.b.ins().ushr_imm_u(x[3], r)
+                    };
+                }
+                let v = self.b.ins().ushr_imm_u(x[j], r);
+                if r == 0 {
+                    return v;
+                }
+                let hi = self.b.ins().ishl_imm_u(x[j + 1], 64 - r);
+                self.b.ins().bor(v, hi)
+            }
+        })
+    }
+}
