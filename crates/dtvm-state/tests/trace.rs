@@ -7,23 +7,8 @@ use dtvm_state::results::run_test;
 use dtvm_state::statetest::load_file;
 use evmc_vm::Vm;
 use serde_json::Value;
-use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-
-/// A sink the test reads back.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn hex(v: &Value, field: &str) -> u64 {
     let s = v[field]
@@ -90,20 +75,18 @@ fn traced_cases_match_untraced_and_parse() {
             // SAFETY: fresh VMs owned by the wrappers.
             let (plain, traced) =
                 unsafe { (Vm::from_raw(dtvm::create()), Vm::from_raw(dtvm::create())) };
-            let buffer = Buffer::default();
+            let buffer = Arc::new(Mutex::new(Vec::new()));
             // SAFETY: a live VM.
-            assert!(unsafe {
-                dtvm::set_trace_sink(traced.raw(), Arc::new(Mutex::new(buffer.clone())))
-            });
+            assert!(unsafe { dtvm::set_trace_sink(traced.raw(), buffer.clone()) });
             // A JIT mode: traced calls run interpreted whatever the mode.
             assert_eq!(traced.set_option("mode", "multipass"), 0);
             let expected = run_test(test, &plain);
             for (case, want) in test.cases.iter().zip(&expected) {
-                buffer.0.lock().unwrap().clear();
+                buffer.lock().unwrap().clear();
                 let got = dtvm_state::results::case_result(test, case, want.index, &traced);
                 assert_eq!(&got, want, "{file}");
                 assert!(got.pass, "{file}: {got:?}");
-                let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+                let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
                 steps += check_trace(&text);
                 cases += 1;
             }
