@@ -56,9 +56,11 @@ fn raddr(a: &Address) -> revm::primitives::Address {
     revm::primitives::Address::from(a.bytes)
 }
 
-/// Runs `sc` on revm. `Err` when revm refuses the transaction itself (a harness problem, not a
-/// VM difference).
-pub fn run(sc: &Scenario) -> Result<Outcome, String> {
+/// The pieces of revm's run of `sc`: database, configuration, block, transaction and the
+/// transaction's intrinsic gas.
+type Setup = (CacheDB<EmptyDB>, CfgEnv, BlockEnv, TxEnv, u64);
+
+fn setup(sc: &Scenario) -> Result<Setup, String> {
     let spec = spec_of(sc.rev).ok_or("revision without a revm equivalent")?;
     let mut db = CacheDB::new(EmptyDB::default());
     for (addr, a) in &sc.pre {
@@ -110,6 +112,29 @@ pub fn run(sc: &Scenario) -> Result<Outcome, String> {
         .nonce(sc.pre.get(&sc.tx.sender).map_or(0, |a| a.nonce))
         .build()
         .map_err(|e| format!("revm transaction: {e:?}"))?;
+    Ok((db, cfg, blk, tx, intrinsic))
+}
+
+/// Runs `sc` on revm with its EIP-3155 tracer (`TracerEip3155`, the oracle of dtvm's traces)
+/// writing to `out`.
+pub fn trace(sc: &Scenario, out: Box<dyn std::io::Write>) -> Result<(), String> {
+    use revm::inspector::inspectors::TracerEip3155;
+    use revm::InspectEvm;
+    let (db, cfg, blk, tx, _) = setup(sc)?;
+    let mut evm = Context::mainnet()
+        .with_db(db)
+        .with_cfg(cfg)
+        .with_block(blk)
+        .build_mainnet_with_inspector(TracerEip3155::new(out));
+    evm.inspect_tx(tx)
+        .map_err(|e| format!("revm rejected the transaction: {e}"))?;
+    Ok(())
+}
+
+/// Runs `sc` on revm. `Err` when revm refuses the transaction itself (a harness problem, not a
+/// VM difference).
+pub fn run(sc: &Scenario) -> Result<Outcome, String> {
+    let (db, cfg, blk, tx, intrinsic) = setup(sc)?;
     let mut evm = Context::mainnet()
         .with_db(db)
         .with_cfg(cfg)

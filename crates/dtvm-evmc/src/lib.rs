@@ -2,14 +2,20 @@
 //!
 //! Every function a host can reach through the `evmc_vm` table is defensive about its inputs
 //! (NULL pointers, unknown enum values) and never lets a panic unwind into C.
+//!
+//! Tracing (the `trace` option, `DTVM_EVM_TRACE`): a traced call runs in the interpreter in
+//! every mode, since compiled code has no per-instruction points to report; its lines go to the
+//! VM's trace sink, stderr unless a Rust host chose another ([`set_trace_sink`]).
 use ::evmc_vm::sys::*;
 use ::evmc_vm::{slice_from_raw, ExecutionContext, ExecutionMessage, ExecutionResult, Revision};
 use std::ffi::CStr;
 use std::os::raw::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::RwLock;
 
 pub mod options;
 pub mod stack;
+pub use dtvm_interp::TraceSink;
 pub use options::{Mode, Options};
 
 /// The VM object handed to hosts: the EVMC table first, so `*mut evmc_vm` casts back to it.
@@ -17,6 +23,8 @@ pub use options::{Mode, Options};
 struct DtvmVm {
     base: evmc_vm,
     options: Options,
+    /// Where traced calls write.
+    trace_sink: RwLock<TraceSink>,
 }
 
 const NAME: &CStr = c"dtvm";
@@ -139,6 +147,12 @@ unsafe extern "C" fn execute(
         return ExecutionResult::failure(EVMC_INTERNAL_ERROR).into_raw();
     }
     let mode = vm.options.mode();
+    let trace = vm.options.trace().then(|| {
+        vm.trace_sink
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    });
     // AssertUnwindSafe: after a panic nothing from this call is used again except the host's
     // state, which the host must treat as it treats any failed call (by reverting it).
     let result = catch_unwind(AssertUnwindSafe(|| {
@@ -151,7 +165,10 @@ unsafe extern "C" fn execute(
                 slice_from_raw(code, code_size),
             )
         };
-        run(mode, &mut ctx, rev, &msg, code)
+        match &trace {
+            Some(sink) => dtvm_interp::execute_traced(&mut ctx, rev, &msg, code, sink),
+            None => run(mode, &mut ctx, rev, &msg, code),
+        }
     }));
     result
         .unwrap_or_else(|_| ExecutionResult::failure(EVMC_INTERNAL_ERROR))
@@ -173,8 +190,26 @@ pub fn create() -> *mut evmc_vm {
             set_option: Some(set_option),
         },
         options: Options::from_env(),
+        trace_sink: RwLock::new(dtvm_interp::stderr_sink()),
     });
     Box::into_raw(vm) as *mut evmc_vm
+}
+
+/// Sends the EIP-3155 trace of `vm`'s calls to `sink` and turns tracing on (a Rust host's way to
+/// capture a trace; the `trace` option turns it off again). Returns false for a NULL `vm`.
+///
+/// # Safety
+/// `vm` must be NULL or a pointer returned by [`create`] that has not been destroyed.
+pub unsafe fn set_trace_sink(vm: *mut evmc_vm, sink: TraceSink) -> bool {
+    // SAFETY: per the function contract.
+    let Some(vm) = (unsafe { dtvm(vm) }) else {
+        return false;
+    };
+    *vm.trace_sink.write().unwrap_or_else(|e| e.into_inner()) = sink;
+    vm.options
+        .set(options::OPTION_TRACE, Some("1"))
+        .expect("1 is a valid trace value");
+    true
 }
 
 /// The EVMC entry point; loaders derive its name from the file name `libdtvm.so`.

@@ -1,5 +1,5 @@
 //! Execution mode selection: the `mode` / `enable_lazy_compile` options and their environment
-//! variables.
+//! variables; and the `trace` option (`DTVM_EVM_TRACE`), independent of the mode.
 //!
 //! The state is one effective [`Mode`], not a mode plus a separate lazy flag: every accepted
 //! `set_option` call sets the mode outright, so the outcome is always that of the last call and
@@ -8,7 +8,7 @@
 use ::evmc_vm::sys::{
     evmc_set_option_result, EVMC_SET_OPTION_INVALID_NAME, EVMC_SET_OPTION_INVALID_VALUE,
 };
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 /// How a VM runs code. One `match` in the crate root routes each mode to its engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,19 +81,24 @@ impl OptionError {
 
 pub const OPTION_MODE: &str = "mode";
 pub const OPTION_LAZY: &str = "enable_lazy_compile";
+/// `trace=1|0|true|false`: an EIP-3155 trace of every call on the VM's trace sink (stderr unless
+/// a Rust host set another). Traced calls run in the interpreter whatever the mode.
+pub const OPTION_TRACE: &str = "trace";
 /// Whether `name` is an option dtvm knows.
 pub fn is_known(name: &str) -> bool {
-    matches!(name, OPTION_MODE | OPTION_LAZY)
+    matches!(name, OPTION_MODE | OPTION_LAZY | OPTION_TRACE)
 }
 
 pub const ENV_MODE: &str = "DTVM_EVM_MODE";
 pub const ENV_LAZY: &str = "DTVM_EVM_LAZY_COMPILE";
+pub const ENV_TRACE: &str = "DTVM_EVM_TRACE";
 
 /// Per-VM options. `execute` may run on other threads while a host calls `set_option`, so the
 /// mode lives in an atomic; a call that is already running keeps the mode it started with.
 #[derive(Debug)]
 pub struct Options {
     mode: AtomicU8,
+    trace: AtomicBool,
 }
 
 impl Default for Options {
@@ -106,6 +111,7 @@ impl Options {
     pub fn new(mode: Mode) -> Self {
         Self {
             mode: AtomicU8::new(mode as u8),
+            trace: AtomicBool::new(false),
         }
     }
 
@@ -114,19 +120,39 @@ impl Options {
         Mode::from_u8(self.mode.load(Ordering::Relaxed))
     }
 
+    /// Whether calls are traced (the `trace` option).
+    pub fn trace(&self) -> bool {
+        // Relaxed: as for the mode; a running call keeps the setting it started with.
+        self.trace.load(Ordering::Relaxed)
+    }
+
     /// Applies one option. `value` is `None` when the host passed NULL. On error nothing changes.
     pub fn set(&self, name: &str, value: Option<&str>) -> Result<(), OptionError> {
+        if name == OPTION_TRACE {
+            let on = parse_value(name, value, parse_bool)?;
+            self.trace.store(on, Ordering::Relaxed);
+            return Ok(());
+        }
         self.apply(Transition::parse(name, value)?)
     }
 
     /// Reads `DTVM_EVM_MODE` then `DTVM_EVM_LAZY_COMPILE` (a fixed order, so lazy=true in the
     /// environment wins over a mode there). A bad value is reported and skipped.
+    /// `DTVM_EVM_TRACE` is read too (a bad value is reported and tracing stays off).
     pub fn from_env() -> Self {
-        Self::from_env_values(
+        let options = Self::from_env_values(
             std::env::var_os(ENV_MODE).as_deref(),
             std::env::var_os(ENV_LAZY).as_deref(),
             &mut |msg| warn(&msg),
-        )
+        );
+        if let Some(value) = std::env::var_os(ENV_TRACE) {
+            if options.set(OPTION_TRACE, value.to_str()).is_err() {
+                warn(&format!(
+                    "ignoring {ENV_TRACE}={value:?}: expected 1, 0, true or false"
+                ));
+            }
+        }
+        options
     }
 
     /// [`from_env`](Self::from_env) with the values given, so it can be tested without touching
@@ -276,6 +302,26 @@ mod tests {
             o.set("enable_lazy_compile", None),
             Err(OptionError::InvalidValue(_))
         ));
+    }
+
+    #[test]
+    fn trace_values() {
+        let o = Options::default();
+        assert!(!o.trace());
+        for (v, on) in [("1", true), ("0", false), ("TRUE", true), ("False", false)] {
+            assert_eq!(o.set("trace", Some(v)), Ok(()), "{v}");
+            assert_eq!(o.trace(), on, "{v}");
+        }
+        o.set("trace", Some("true")).unwrap();
+        for bad in ["", "yes", "2"] {
+            assert!(matches!(
+                o.set("trace", Some(bad)),
+                Err(OptionError::InvalidValue(_))
+            ));
+        }
+        assert!(o.set("trace", None).is_err());
+        assert!(o.trace(), "a refused value changes nothing");
+        assert_eq!(o.mode(), Mode::DEFAULT, "trace is not a mode");
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! The dispatch loop, generated from the opcode list (`dtvm_core::for_each_opcode!`): one `match`
 //! arm per instruction, by its kind. Pure word operations and stack/control instructions run
 //! inline; the rest call the shared bodies in [`dtvm_runtime::instructions`].
+//!
+//! The loop is generic over a [`Step`] hook. Untraced runs use [`Untraced`], whose hook is empty
+//! and whose blocks are checked once on entry; the traced run (`crate::trace`) is a separate
+//! instance of the same loop that checks gas and stack per instruction instead, so tracing costs
+//! an untraced run nothing, not even a branch per instruction.
 
 use ::evmc_vm::sys::*;
 use dtvm_core::analysis::UNDEFINED_MARK;
@@ -70,9 +75,41 @@ pub enum Exit {
     Segment(usize),
 }
 
+/// What runs before each instruction: nothing in an untraced run; in a traced one, the trace
+/// line and the instruction's own gas and stack checks.
+pub(crate) trait Step {
+    /// Whether the hook runs. When it does, gas and stack are checked per instruction by
+    /// [`Step::before`] and the per-block checks (`Frame::begin_block`) are skipped: a trace must
+    /// show every instruction that runs before the one that fails, with the gas a
+    /// per-instruction charge leaves.
+    const ON: bool;
+
+    /// Called before the instruction `op` (as executed: undefined ones are
+    /// `UNDEFINED_MARK`) at `pc`, with `f.sp` in sync. `Err` ends the frame.
+    fn before(&self, f: &mut Frame, pc: usize, op: u8) -> Result<(), Status>;
+}
+
+/// The hook of an untraced run.
+pub(crate) struct Untraced;
+
+impl Step for Untraced {
+    const ON: bool = false;
+
+    #[inline(always)]
+    fn before(&self, _: &mut Frame, _: usize, _: u8) -> Result<(), Status> {
+        Ok(())
+    }
+}
+
 /// Runs `frame` from `pc` (which must be a block start) until the frame ends; returns its status.
 pub fn run(f: &mut Frame, pc: usize) -> Status {
-    match run_impl::<false>(f, pc) {
+    run_with(f, pc, &Untraced)
+}
+
+/// [`run`] with a step hook.
+#[inline]
+pub(crate) fn run_with<S: Step>(f: &mut Frame, pc: usize, step: &S) -> Status {
+    match run_impl::<false, S>(f, pc, step) {
         Exit::Done(status) => status,
         Exit::Segment(_) => unreachable!("whole-frame runs do not stop at segments"),
     }
@@ -82,13 +119,13 @@ pub fn run(f: &mut Frame, pc: usize) -> Status {
 /// start) until the frame ends or execution reaches another JUMPDEST. The JIT uses this for
 /// segments it does not compile, so a frame can move between compiled and interpreted segments.
 pub fn run_segment(f: &mut Frame, pc: usize) -> Exit {
-    run_impl::<true>(f, pc)
+    run_impl::<true, Untraced>(f, pc, &Untraced)
 }
 
 // `with_frame!` reloads `sp` after every call, including before a return that does not read it.
 #[allow(unused_assignments)]
 #[inline(always)]
-fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
+fn run_impl<const STOP_AT_SEGMENT: bool, S: Step>(f: &mut Frame, mut pc: usize, step: &S) -> Exit {
     let analysis = f.analysis;
     let code = analysis.exec_code();
     let entry = pc;
@@ -144,7 +181,7 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
             }
         };
     }
-    if code[pc] != JUMPDEST {
+    if !S::ON && code[pc] != JUMPDEST {
         tri!(f.begin_block(pc));
     }
 
@@ -153,7 +190,7 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
     macro_rules! next_block {
         ($next:expr) => {{
             let next = $next;
-            if code[next] != JUMPDEST {
+            if !S::ON && code[next] != JUMPDEST {
                 f.sp = sp;
                 tri!(f.begin_block(next));
             }
@@ -311,7 +348,9 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
                 return Exit::Segment(pc);
             }
             entered = true;
-            tri!(f.begin_block(pc));
+            if !S::ON {
+                tri!(f.begin_block(pc));
+            }
             pc += 1;
         }};
         ($flow:ident, pc) => {{
@@ -338,6 +377,10 @@ fn run_impl<const STOP_AT_SEGMENT: bool>(f: &mut Frame, mut pc: usize) -> Exit {
         // SAFETY: pc stays within the padded code: jumps are validated against the real code, and
         // the padding covers a PUSH32 at the last byte plus the STOP after it.
         let op = unsafe { *code.get_unchecked(pc) };
+        if S::ON {
+            f.sp = sp;
+            tri!(step.before(f, pc, op));
+        }
         macro_rules! dispatch {
             ($($name:ident $byte:literal $in:literal $out:literal $gas:literal $since:ident
                 $flow:ident => $kind:ident $(($($args:tt)*))?;)*) => {

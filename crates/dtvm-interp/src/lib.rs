@@ -5,6 +5,7 @@
 //! basic block (see `dtvm_core::analysis`); inside a block, instructions run without checks.
 
 mod interpreter;
+pub mod trace;
 
 use ::evmc_vm::sys::*;
 use ::evmc_vm::{ExecutionContext, ExecutionMessage, ExecutionResult};
@@ -13,6 +14,7 @@ use dtvm_core::Revision;
 pub use dtvm_runtime::{execute_analyzed, Frame, Status};
 
 pub use interpreter::{run, run_segment, Exit};
+pub use trace::{execute_traced, stderr_sink, TraceSink};
 
 /// Executes `code` for `msg` at revision `rev` in the interpreter.
 pub fn execute(

@@ -60,6 +60,20 @@ pub struct Frame<'a, 'h> {
     /// Opaque state of the engine running the frame (the JIT's per-call context); null in the
     /// interpreter.
     pub engine: *const (),
+    /// The tracer of a traced frame (EIP-3155), told about nested messages; `None` otherwise.
+    pub observer: Option<&'a dyn NestedCallObserver>,
+}
+
+/// Watches the nested messages of a traced frame. An EIP-3155 trace shows a CALL or CREATE line
+/// before the lines of the frame it starts, and counts the gas it forwards in its `gasCost`, as
+/// EVMs that charge per instruction report it; the instruction's line is only complete at that
+/// point, inside its body.
+pub trait NestedCallObserver {
+    /// Called by the CALL-family and CREATE-family bodies once the instruction's own costs are
+    /// charged and `forwarded` gas (a value call's stipend included, which `f.gas_left` then
+    /// includes too) is about to leave with the nested message, or to come back at once when the
+    /// message cannot be sent (depth limit, balance).
+    fn before_nested(&self, f: &Frame<'_, '_>, forwarded: i64);
 }
 
 impl Frame<'_, '_> {
@@ -163,6 +177,18 @@ pub fn execute_analyzed(
     analysis: &CodeAnalysis,
     body: impl FnOnce(&mut Frame<'_, '_>) -> Status,
 ) -> ExecutionResult {
+    execute_observed(ctx, rev, msg, analysis, None, body)
+}
+
+/// [`execute_analyzed`] for a frame whose nested messages `observer` watches (a traced frame).
+pub fn execute_observed(
+    ctx: &mut ExecutionContext<'_>,
+    rev: Revision,
+    msg: &ExecutionMessage<'_>,
+    analysis: &CodeAnalysis,
+    observer: Option<&dyn NestedCallObserver>,
+    body: impl FnOnce(&mut Frame<'_, '_>) -> Status,
+) -> ExecutionResult {
     let (mut stack, memory) = take_buffers();
     let base = stack.0.as_mut_ptr();
     let mut frame = Frame {
@@ -178,6 +204,7 @@ pub fn execute_analyzed(
         host: ctx,
         output: (0, 0),
         engine: std::ptr::null(),
+        observer,
     };
     let status = body(&mut frame);
     let result = match status {

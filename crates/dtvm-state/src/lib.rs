@@ -14,10 +14,12 @@
 //! * [`trie`]: state root (Merkle-Patricia trie) and the logs hash.
 //! * [`crypto`]: create addresses, sender and authority recovery.
 //! * [`statetest`]: the JSON fixture formats and running one case.
+//! * [`results`]: a case's machine-readable result (`statetest --json`).
 
 pub mod crypto;
 pub mod host;
 pub mod precompiles;
+pub mod results;
 pub mod state;
 pub mod statetest;
 pub mod transaction;

@@ -12,6 +12,7 @@
 //!
 //! Entries carrying `txbytes` come from fillers that always mark invalid transactions, so for
 //! them validity must match `expectException` exactly; legacy entries are judged by their hashes.
+pub use crate::results::CaseRun;
 use crate::state::{AccountData, WorldState};
 use crate::transaction::{
     finalize_block, transition, validate, Authorization, BlobSchedule, BlockEnv, Transaction,
@@ -556,12 +557,22 @@ pub enum Outcome {
 
 /// Runs one case against `vm` and compares with the expectation.
 pub fn run_case(test: &StateTest, case: &Case, vm: &Vm) -> Outcome {
+    run_case_detailed(test, case, vm).outcome
+}
+
+/// [`run_case`] with the post-state root and logs hash it computed.
+pub fn run_case_detailed(test: &StateTest, case: &Case, vm: &Vm) -> CaseRun {
+    let early = |outcome| CaseRun {
+        outcome,
+        state_root: None,
+        logs_hash: None,
+    };
     let Some(rev) = case.rev else {
-        return Outcome::Skipped(format!("unknown fork {}", case.fork));
+        return early(Outcome::Skipped(format!("unknown fork {}", case.fork)));
     };
     let tx = match test.transaction(case) {
         Ok(tx) => tx,
-        Err(e) => return Outcome::Fail(format!("fixture: {e}")),
+        Err(e) => return early(Outcome::Fail(format!("fixture: {e}"))),
     };
     let block = test.block_for(&case.fork, rev);
 
@@ -573,7 +584,10 @@ pub fn run_case(test: &StateTest, case: &Case, vm: &Vm) -> Outcome {
         (Some(tx), Ok(gas)) => {
             let r = transition(&test.pre, &block, tx, rev, vm, gas);
             if !r.host_errors.is_empty() {
-                return Outcome::Fail(format!("host error: {}", r.host_errors.join("; ")));
+                return early(Outcome::Fail(format!(
+                    "host error: {}",
+                    r.host_errors.join("; ")
+                )));
             }
             let summary = format!("status {} gas used {}", r.status, r.gas_used);
             (r.post, logs_hash(&r.logs), Ok(summary))
@@ -586,17 +600,22 @@ pub fn run_case(test: &StateTest, case: &Case, vm: &Vm) -> Outcome {
     if case.strict_validity {
         match (&case.expect_exception, &summary) {
             (Some(expected), Ok(s)) => {
-                return Outcome::Fail(format!(
+                return early(Outcome::Fail(format!(
                     "exception: expected {expected}, got a valid transaction ({s})"
-                ))
+                )))
             }
             (None, Err(e)) => {
-                return Outcome::Fail(format!("exception: expected none, got {e}"));
+                return early(Outcome::Fail(format!("exception: expected none, got {e}")));
             }
             _ => {}
         }
     }
     let root = state_root(&post);
+    let done = |outcome| CaseRun {
+        outcome,
+        state_root: Some(root),
+        logs_hash: Some(logs),
+    };
     let what = match &summary {
         Ok(s) => s.clone(),
         Err(e) => format!("invalid transaction: {e}"),
@@ -608,15 +627,15 @@ pub fn run_case(test: &StateTest, case: &Case, vm: &Vm) -> Outcome {
                 let _ = write!(msg, "; first difference: {d}");
             }
         }
-        return Outcome::Fail(msg);
+        return done(Outcome::Fail(msg));
     }
     if logs != case.logs {
-        return Outcome::Fail(format!(
+        return done(Outcome::Fail(format!(
             "logs hash: expected {}, got {logs} ({what})",
             case.logs
-        ));
+        )));
     }
-    Outcome::Pass
+    done(Outcome::Pass)
 }
 
 /// The first account field that differs between two states, for failure messages.

@@ -107,6 +107,9 @@ pub fn call(f: &mut Frame, opcode: u8) -> OpResult {
         gas += CALL_STIPEND;
         f.gas_left += CALL_STIPEND;
     }
+    if let Some(observer) = f.observer {
+        observer.before_nested(f, gas);
+    }
 
     f.return_data.clear();
     if f.msg.depth() >= CALL_DEPTH_LIMIT || (has_value && value_exceeds_balance(f, &value)) {
@@ -199,13 +202,16 @@ pub fn create(f: &mut Frame, opcode: u8) -> OpResult {
     };
     f.charge(num_words(size as u64) as i64 * word_cost)?;
 
-    f.return_data.clear();
-    if f.msg.depth() >= CALL_DEPTH_LIMIT || value_exceeds_balance(f, &endowment) {
-        return Ok(());
-    }
     let mut gas = f.gas_left;
     if f.rev >= TANGERINE_WHISTLE {
         gas -= gas / 64;
+    }
+    if let Some(observer) = f.observer {
+        observer.before_nested(f, gas);
+    }
+    f.return_data.clear();
+    if f.msg.depth() >= CALL_DEPTH_LIMIT || value_exceeds_balance(f, &endowment) {
+        return Ok(());
     }
     let (input_data, input_size) = match init {
         Some((o, s)) => (f.memory.slice(o, s).as_ptr(), s),
