@@ -364,36 +364,8 @@ impl Host for TestHost<'_> {
                 acc.storage.insert(*k, *v);
             }
         }
-        // EIP-2200 / EIP-1283 classification (the VM turns it into gas and refunds).
-        if current == *v {
-            EVMC_STORAGE_ASSIGNED
-        } else if original == current {
-            if original == zero {
-                EVMC_STORAGE_ADDED
-            } else if *v == zero {
-                EVMC_STORAGE_DELETED
-            } else {
-                EVMC_STORAGE_MODIFIED
-            }
-        } else if original != zero {
-            if current == zero {
-                if *v == original {
-                    EVMC_STORAGE_DELETED_RESTORED
-                } else {
-                    EVMC_STORAGE_DELETED_ADDED
-                }
-            } else if *v == zero {
-                EVMC_STORAGE_MODIFIED_DELETED
-            } else if *v == original {
-                EVMC_STORAGE_MODIFIED_RESTORED
-            } else {
-                EVMC_STORAGE_ASSIGNED
-            }
-        } else if *v == zero {
-            EVMC_STORAGE_ADDED_DELETED
-        } else {
-            EVMC_STORAGE_ASSIGNED
-        }
+        // The VM turns the status into gas and refunds.
+        ::evmc_vm::storage_status(&original.bytes, &current.bytes, &v.bytes)
     }
     fn get_balance(&self, a: &Address) -> Bytes32 {
         word(self.with_account(a, |a| a.map_or(U256::ZERO, |a| a.balance)))

@@ -205,28 +205,6 @@ impl BenchHost {
     }
 }
 
-fn is_zero(v: &Bytes32) -> bool {
-    v.bytes == [0; 32]
-}
-
-/// The EIP-2200 classification of a store, as EVMC defines `evmc_storage_status`.
-fn storage_status(slot: Slot, new: &Bytes32) -> StorageStatus {
-    let dirty = slot.original != slot.current;
-    let restored = slot.original == *new;
-    let (current_zero, new_zero) = (is_zero(&slot.current), is_zero(new));
-    match (dirty, restored) {
-        (false, false) if current_zero => EVMC_STORAGE_ADDED,
-        (false, false) if new_zero => EVMC_STORAGE_DELETED,
-        (false, false) => EVMC_STORAGE_MODIFIED,
-        (true, false) if current_zero && !new_zero => EVMC_STORAGE_DELETED_ADDED,
-        (true, false) if !current_zero && new_zero => EVMC_STORAGE_MODIFIED_DELETED,
-        (true, true) if current_zero => EVMC_STORAGE_DELETED_RESTORED,
-        (true, true) if new_zero => EVMC_STORAGE_ADDED_DELETED,
-        (true, true) => EVMC_STORAGE_MODIFIED_RESTORED,
-        _ => EVMC_STORAGE_ASSIGNED,
-    }
-}
-
 impl Host for BenchHost {
     fn account_exists(&self, a: &Address) -> bool {
         let s = self.state.borrow();
@@ -240,7 +218,7 @@ impl Host for BenchHost {
     fn set_storage(&self, a: &Address, k: &Bytes32, v: &Bytes32) -> StorageStatus {
         let mut s = self.state.borrow_mut();
         let slot = self.slot(&s, a, k);
-        let status = storage_status(slot, v);
+        let status = ::evmc_vm::storage_status(&slot.original.bytes, &slot.current.bytes, &v.bytes);
         let old = s.storage.insert(
             (*a, *k),
             Slot {
@@ -380,42 +358,5 @@ impl Host for BenchHost {
         let mut s = self.state.borrow_mut();
         let old = s.transient.insert((*a, *k), *v);
         s.journal.push(Undo::Transient(*a, *k, old));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn w(v: u8) -> Bytes32 {
-        let mut b = Bytes32::default();
-        b.bytes[31] = v;
-        b
-    }
-
-    fn status(original: u8, current: u8, new: u8) -> StorageStatus {
-        storage_status(
-            Slot {
-                original: w(original),
-                current: w(current),
-            },
-            &w(new),
-        )
-    }
-
-    /// The nine cases of the EVMC storage-status table (X, Y, Z nonzero and distinct).
-    #[test]
-    fn storage_status_matches_the_evmc_table() {
-        assert_eq!(status(0, 0, 0), EVMC_STORAGE_ASSIGNED);
-        assert_eq!(status(1, 1, 1), EVMC_STORAGE_ASSIGNED);
-        assert_eq!(status(1, 2, 3), EVMC_STORAGE_ASSIGNED);
-        assert_eq!(status(0, 0, 3), EVMC_STORAGE_ADDED);
-        assert_eq!(status(1, 1, 0), EVMC_STORAGE_DELETED);
-        assert_eq!(status(1, 1, 3), EVMC_STORAGE_MODIFIED);
-        assert_eq!(status(1, 0, 3), EVMC_STORAGE_DELETED_ADDED);
-        assert_eq!(status(1, 2, 0), EVMC_STORAGE_MODIFIED_DELETED);
-        assert_eq!(status(1, 0, 1), EVMC_STORAGE_DELETED_RESTORED);
-        assert_eq!(status(0, 2, 0), EVMC_STORAGE_ADDED_DELETED);
-        assert_eq!(status(1, 2, 1), EVMC_STORAGE_MODIFIED_RESTORED);
     }
 }

@@ -2,6 +2,13 @@
 //! run in the same engine as the outer frame, so a differential run compares whole call trees.
 //! (The full transaction host, with reverts and revm's precompiles, is `dtvm-tests`'s; the
 //! state-test host is `dtvm-state`'s.)
+//!
+//! * [`rng`]: the one source of test randomness (seeded, or a fuzzer's bytes).
+//! * [`gen`]: random programs for the engines' differential tests.
+//! * [`Engine`]: which engine runs a [`MockHost`]'s frames.
+
+pub mod gen;
+pub mod rng;
 
 use ::evmc_vm::sys::*;
 use ::evmc_vm::*;
@@ -102,8 +109,6 @@ impl Host for MockHost {
             .unwrap_or_default()
     }
     fn set_storage(&self, a: &Address, k: &Bytes32, v: &Bytes32) -> StorageStatus {
-        // EIP-2200 status from original/current/new.
-        let zero = Bytes32::default();
         let current = self.get_storage(a, k);
         let original = *self
             .original
@@ -111,37 +116,7 @@ impl Host for MockHost {
             .entry((*a, *k))
             .or_insert(current);
         self.storage.borrow_mut().insert((*a, *k), *v);
-        if current == *v {
-            return EVMC_STORAGE_ASSIGNED;
-        }
-        if original == current {
-            if original == zero {
-                return EVMC_STORAGE_ADDED;
-            }
-            if *v == zero {
-                return EVMC_STORAGE_DELETED;
-            }
-            return EVMC_STORAGE_MODIFIED;
-        }
-        if original != zero {
-            if current == zero {
-                if *v == original {
-                    return EVMC_STORAGE_DELETED_RESTORED;
-                }
-                return EVMC_STORAGE_DELETED_ADDED;
-            }
-            if *v == zero {
-                return EVMC_STORAGE_MODIFIED_DELETED;
-            }
-            if *v == original {
-                return EVMC_STORAGE_MODIFIED_RESTORED;
-            }
-            return EVMC_STORAGE_ASSIGNED;
-        }
-        if *v == zero {
-            return EVMC_STORAGE_ADDED_DELETED;
-        }
-        EVMC_STORAGE_ASSIGNED
+        storage_status(&original.bytes, &current.bytes, &v.bytes)
     }
     fn get_balance(&self, a: &Address) -> Bytes32 {
         self.balances.borrow().get(a).copied().unwrap_or_default()
@@ -235,6 +210,41 @@ impl Host for MockHost {
     fn set_transient_storage(&self, a: &Address, k: &Bytes32, v: &Bytes32) {
         self.transient.borrow_mut().insert((*a, *k), *v);
     }
+}
+
+/// Which engine executes a [`MockHost`]'s frames.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Engine {
+    #[default]
+    Interp,
+    Multipass,
+    Lazy,
+}
+
+impl From<Engine> for Exec {
+    fn from(engine: Engine) -> Exec {
+        match engine {
+            Engine::Interp => dtvm_interp::execute,
+            Engine::Multipass => {
+                |ctx, rev, msg, code| dtvm_jit::execute(ctx, rev, msg, code, false)
+            }
+            Engine::Lazy => |ctx, rev, msg, code| dtvm_jit::execute(ctx, rev, msg, code, true),
+        }
+    }
+}
+
+/// Everything a run of `code` at Cancun with 300,000 gas observably produces, for comparing
+/// engines: status, gas left, refund, output and logs.
+pub fn outcome(engine: Engine, code: &[u8], input: &[u8]) -> (i32, i64, i64, Vec<u8>, Vec<Log>) {
+    let h = MockHost::with_engine(::evmc_vm::sys::EVMC_CANCUN, engine);
+    let r = h.run(code, 300_000, input);
+    (
+        r.status_code,
+        r.gas_left,
+        r.gas_refund,
+        r.output,
+        h.logs.take(),
+    )
 }
 
 /// Runs `f` on a thread with a stack deep enough for 1024 nested EVM calls, as clients do.

@@ -7,11 +7,14 @@
 //!   buffer to the C side together with a release function that frees it exactly once.
 //! * [`Host`] + [`host_interface`]: the other direction, for Rust hosts (the state-test host,
 //!   benches, unit tests) that drive a VM through the real C function table.
+//! * [`storage_status`]: the EIP-2200 status a host returns from `set_storage`.
 //!
 //! All `unsafe` needed to cross the C boundary lives in this crate and `evmc-sys`.
 
 pub use evmc_sys as sys;
+mod storage;
 use std::marker::PhantomData;
+pub use storage::storage_status;
 use sys::*;
 
 pub type Address = evmc_address;
