@@ -11,7 +11,9 @@
 use crate::reference;
 use crate::world::*;
 use ::evmc_vm::sys::*;
-use ::evmc_vm::{empty_message, Address, Bytes32, ExecutionResult, Host, Revision, Vm};
+use ::evmc_vm::{
+    empty_message, status_name, Address, Bytes32, ExecutionResult, Host, Revision, Vm,
+};
 use revm::precompile::{PrecompileStatus, Precompiles};
 use revm::primitives::{keccak256, U256};
 use std::cell::{Cell, RefCell};
@@ -516,29 +518,4 @@ impl Host for TestHost<'_> {
             s.transient.insert((*a, *k), *v);
         }
     }
-}
-
-pub fn status_name(code: evmc_status_code) -> String {
-    let name = match code {
-        EVMC_SUCCESS => "SUCCESS",
-        EVMC_FAILURE => "FAILURE",
-        EVMC_REVERT => "REVERT",
-        EVMC_OUT_OF_GAS => "OUT_OF_GAS",
-        EVMC_INVALID_INSTRUCTION => "INVALID_INSTRUCTION",
-        EVMC_UNDEFINED_INSTRUCTION => "UNDEFINED_INSTRUCTION",
-        EVMC_STACK_OVERFLOW => "STACK_OVERFLOW",
-        EVMC_STACK_UNDERFLOW => "STACK_UNDERFLOW",
-        EVMC_BAD_JUMP_DESTINATION => "BAD_JUMP_DESTINATION",
-        EVMC_INVALID_MEMORY_ACCESS => "INVALID_MEMORY_ACCESS",
-        EVMC_CALL_DEPTH_EXCEEDED => "CALL_DEPTH_EXCEEDED",
-        EVMC_STATIC_MODE_VIOLATION => "STATIC_MODE_VIOLATION",
-        EVMC_PRECOMPILE_FAILURE => "PRECOMPILE_FAILURE",
-        EVMC_ARGUMENT_OUT_OF_RANGE => "ARGUMENT_OUT_OF_RANGE",
-        EVMC_INSUFFICIENT_BALANCE => "INSUFFICIENT_BALANCE",
-        EVMC_INTERNAL_ERROR => "INTERNAL_ERROR",
-        EVMC_REJECTED => "REJECTED",
-        EVMC_OUT_OF_MEMORY => "OUT_OF_MEMORY",
-        _ => return format!("status {code}"),
-    };
-    name.into()
 }

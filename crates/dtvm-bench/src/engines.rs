@@ -400,7 +400,7 @@ impl Runner for DtvmRunner {
                 output: r.output,
                 gas_used,
                 refund,
-                detail: format!("EVMC {}", status_name(r.status_code)),
+                detail: format!("EVMC {}", ::evmc_vm::status_name(r.status_code)),
             },
         ))
     }
@@ -529,24 +529,4 @@ impl Runner for RevmRunner {
 
 fn halt_name(r: &HaltReason) -> String {
     format!("{r:?}")
-}
-
-fn status_name(code: evmc_status_code) -> String {
-    let name = match code {
-        EVMC_SUCCESS => "SUCCESS",
-        EVMC_FAILURE => "FAILURE",
-        EVMC_REVERT => "REVERT",
-        EVMC_OUT_OF_GAS => "OUT_OF_GAS",
-        EVMC_INVALID_INSTRUCTION => "INVALID_INSTRUCTION",
-        EVMC_UNDEFINED_INSTRUCTION => "UNDEFINED_INSTRUCTION",
-        EVMC_STACK_OVERFLOW => "STACK_OVERFLOW",
-        EVMC_STACK_UNDERFLOW => "STACK_UNDERFLOW",
-        EVMC_BAD_JUMP_DESTINATION => "BAD_JUMP_DESTINATION",
-        EVMC_INVALID_MEMORY_ACCESS => "INVALID_MEMORY_ACCESS",
-        EVMC_CALL_DEPTH_EXCEEDED => "CALL_DEPTH_EXCEEDED",
-        EVMC_STATIC_MODE_VIOLATION => "STATIC_MODE_VIOLATION",
-        EVMC_INTERNAL_ERROR => "INTERNAL_ERROR",
-        _ => return format!("status {code}"),
-    };
-    name.into()
 }

@@ -17,7 +17,7 @@ mod synth;
 
 use cases::Case;
 pub use cases::{find_suite, hex};
-pub use engines::{parse_modes, revision_name, revision_named, GasChoice, ENGINE_NAMES};
+pub use engines::{parse_modes, revision_name, revision_named, spec_of, GasChoice, ENGINE_NAMES};
 use engines::{DtvmEngine, Engine, ModeStatus, Revm, Setup};
 use evmc_vm::sys::{EVMC_CANCUN, EVMC_ISTANBUL};
 use evmc_vm::Revision;
