@@ -10,7 +10,6 @@
 mod asm;
 mod cases;
 mod engines;
-mod host;
 mod report;
 pub mod run;
 mod synth;

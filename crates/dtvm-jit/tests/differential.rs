@@ -29,7 +29,7 @@ struct Case {
     input: Vec<u8>,
 }
 
-fn sorted<K: Ord + Copy, V: Copy>(m: &std::collections::HashMap<K, V>) -> Vec<(K, V)> {
+fn sorted<K: Ord + Copy, V: Copy>(m: &Map<K, V>) -> Vec<(K, V)> {
     let mut v: Vec<_> = m.iter().map(|(k, v)| (*k, *v)).collect();
     v.sort_by_key(|e| e.0);
     v
