@@ -1,10 +1,11 @@
 //! The checks behind the cargo-fuzz targets in `fuzz/`, here so that the test command replays
 //! recorded inputs (`tests/fuzz-regressions/<target>/`) through exactly the same code. Each
 //! function panics on a finding.
-use crate::host::{status_name, TestHost};
+use crate::host::TestHost;
 use crate::rng::ByteSource;
 use crate::world::*;
 use crate::{gen, modes, on_evm_stack, reference};
+use ::evmc_vm::status_name;
 use ::evmc_vm::sys::*;
 use ::evmc_vm::{empty_message, Revision, Vm};
 use revm::primitives::U256;

@@ -11,7 +11,9 @@
 use crate::reference;
 use crate::world::*;
 use ::evmc_vm::sys::*;
-use ::evmc_vm::{empty_message, Address, Bytes32, ExecutionResult, Host, Revision, Vm};
+use ::evmc_vm::{
+    empty_message, status_name, Address, Bytes32, ExecutionResult, Host, Revision, Vm,
+};
 use revm::precompile::{PrecompileStatus, Precompiles};
 use revm::primitives::{keccak256, U256};
 use std::cell::{Cell, RefCell};
@@ -364,36 +366,8 @@ impl Host for TestHost<'_> {
                 acc.storage.insert(*k, *v);
             }
         }
-        // EIP-2200 / EIP-1283 classification (the VM turns it into gas and refunds).
-        if current == *v {
-            EVMC_STORAGE_ASSIGNED
-        } else if original == current {
-            if original == zero {
-                EVMC_STORAGE_ADDED
-            } else if *v == zero {
-                EVMC_STORAGE_DELETED
-            } else {
-                EVMC_STORAGE_MODIFIED
-            }
-        } else if original != zero {
-            if current == zero {
-                if *v == original {
-                    EVMC_STORAGE_DELETED_RESTORED
-                } else {
-                    EVMC_STORAGE_DELETED_ADDED
-                }
-            } else if *v == zero {
-                EVMC_STORAGE_MODIFIED_DELETED
-            } else if *v == original {
-                EVMC_STORAGE_MODIFIED_RESTORED
-            } else {
-                EVMC_STORAGE_ASSIGNED
-            }
-        } else if *v == zero {
-            EVMC_STORAGE_ADDED_DELETED
-        } else {
-            EVMC_STORAGE_ASSIGNED
-        }
+        // The VM turns the status into gas and refunds.
+        ::evmc_vm::storage_status(&original.bytes, &current.bytes, &v.bytes)
     }
     fn get_balance(&self, a: &Address) -> Bytes32 {
         word(self.with_account(a, |a| a.map_or(U256::ZERO, |a| a.balance)))
@@ -544,29 +518,4 @@ impl Host for TestHost<'_> {
             s.transient.insert((*a, *k), *v);
         }
     }
-}
-
-pub fn status_name(code: evmc_status_code) -> String {
-    let name = match code {
-        EVMC_SUCCESS => "SUCCESS",
-        EVMC_FAILURE => "FAILURE",
-        EVMC_REVERT => "REVERT",
-        EVMC_OUT_OF_GAS => "OUT_OF_GAS",
-        EVMC_INVALID_INSTRUCTION => "INVALID_INSTRUCTION",
-        EVMC_UNDEFINED_INSTRUCTION => "UNDEFINED_INSTRUCTION",
-        EVMC_STACK_OVERFLOW => "STACK_OVERFLOW",
-        EVMC_STACK_UNDERFLOW => "STACK_UNDERFLOW",
-        EVMC_BAD_JUMP_DESTINATION => "BAD_JUMP_DESTINATION",
-        EVMC_INVALID_MEMORY_ACCESS => "INVALID_MEMORY_ACCESS",
-        EVMC_CALL_DEPTH_EXCEEDED => "CALL_DEPTH_EXCEEDED",
-        EVMC_STATIC_MODE_VIOLATION => "STATIC_MODE_VIOLATION",
-        EVMC_PRECOMPILE_FAILURE => "PRECOMPILE_FAILURE",
-        EVMC_ARGUMENT_OUT_OF_RANGE => "ARGUMENT_OUT_OF_RANGE",
-        EVMC_INSUFFICIENT_BALANCE => "INSUFFICIENT_BALANCE",
-        EVMC_INTERNAL_ERROR => "INTERNAL_ERROR",
-        EVMC_REJECTED => "REJECTED",
-        EVMC_OUT_OF_MEMORY => "OUT_OF_MEMORY",
-        _ => return format!("status {code}"),
-    };
-    name.into()
 }

@@ -17,7 +17,8 @@ pub mod gen;
 pub mod host;
 pub mod modes;
 pub mod reference;
-pub mod rng;
+/// The test kit's RNG, shared with the engines' tests.
+pub use dtvm_testkit::rng;
 pub mod world;
 
 /// Native stack for threads that run EVM code. Each EVM call level is a native recursion

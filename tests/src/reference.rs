@@ -17,27 +17,7 @@ use revm::primitives::{keccak256, Bytes, TxKind, B256, U256};
 use revm::state::{AccountInfo, Bytecode};
 use revm::{Context, ExecuteEvm, MainBuilder, MainContext};
 
-/// revm's fork for an EVMC revision. revm has no Constantinople (it folds it into Petersburg,
-/// without EIP-1283), so that revision has no reference.
-pub fn spec_of(rev: Revision) -> Option<SpecId> {
-    Some(match rev {
-        EVMC_FRONTIER => SpecId::FRONTIER,
-        EVMC_HOMESTEAD => SpecId::HOMESTEAD,
-        EVMC_TANGERINE_WHISTLE => SpecId::TANGERINE,
-        EVMC_SPURIOUS_DRAGON => SpecId::SPURIOUS_DRAGON,
-        EVMC_BYZANTIUM => SpecId::BYZANTIUM,
-        EVMC_PETERSBURG => SpecId::PETERSBURG,
-        EVMC_ISTANBUL => SpecId::ISTANBUL,
-        EVMC_BERLIN => SpecId::BERLIN,
-        EVMC_LONDON => SpecId::LONDON,
-        EVMC_PARIS => SpecId::MERGE,
-        EVMC_SHANGHAI => SpecId::SHANGHAI,
-        EVMC_CANCUN => SpecId::CANCUN,
-        EVMC_PRAGUE => SpecId::PRAGUE,
-        EVMC_OSAKA => SpecId::OSAKA,
-        _ => return None,
-    })
-}
+pub use dtvm_bench::spec_of;
 
 /// The precompiles of `rev` as revm implements them. The test host calls these, so precompile
 /// calls compare equal by construction and the VM's side of a call (gas, memory, return data)

@@ -1,39 +1,12 @@
 //! A tiny EVM assembler for the synthetic benchmark contracts: opcodes, pushes and labels
 //! resolved as fixed-width PUSH2 operands (all synthetic contracts fit in 64 KiB).
 
-pub const STOP: u8 = 0x00;
-pub const ADD: u8 = 0x01;
-pub const MUL: u8 = 0x02;
-pub const SUB: u8 = 0x03;
-pub const DIV: u8 = 0x04;
-pub const ADDMOD: u8 = 0x08;
-pub const MULMOD: u8 = 0x09;
-pub const EXP: u8 = 0x0a;
-pub const GT: u8 = 0x11;
-pub const ISZERO: u8 = 0x15;
-pub const XOR: u8 = 0x18;
-pub const KECCAK256: u8 = 0x20;
-pub const ADDRESS: u8 = 0x30;
-pub const CALLDATALOAD: u8 = 0x35;
-pub const POP: u8 = 0x50;
-pub const MLOAD: u8 = 0x51;
-pub const MSTORE: u8 = 0x52;
-pub const JUMP: u8 = 0x56;
-pub const JUMPI: u8 = 0x57;
-pub const GAS: u8 = 0x5a;
-pub const JUMPDEST: u8 = 0x5b;
-pub const PUSH1: u8 = 0x60;
-pub const DUP1: u8 = 0x80;
-pub const DUP2: u8 = 0x81;
-pub const DUP3: u8 = 0x82;
-pub const DUP4: u8 = 0x83;
-pub const SWAP1: u8 = 0x90;
-pub const SWAP2: u8 = 0x91;
-pub const SWAP3: u8 = 0x92;
-pub const CALL: u8 = 0xf1;
-pub const RETURN: u8 = 0xf3;
-pub const REVERT: u8 = 0xfd;
-pub const INVALID: u8 = 0xfe;
+pub use dtvm_core::opcode::*;
+pub const DUP2: u8 = DUP1 + 1;
+pub const DUP3: u8 = DUP1 + 2;
+pub const DUP4: u8 = DUP1 + 3;
+pub const SWAP2: u8 = SWAP1 + 1;
+pub const SWAP3: u8 = SWAP1 + 2;
 
 /// A forward or backward code position, bound once with [`Asm::bind`].
 #[derive(Clone, Copy, Debug)]

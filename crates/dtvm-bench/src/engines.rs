@@ -1,7 +1,9 @@
 //! The engines under comparison and how one execution of a case is run on each.
 //!
 //! dtvm: `dtvm::create()` wrapped in `evmc_vm::Vm`, `execute` called through the C function
-//! table with [`BenchHost`], as an EVMC client would. The top-level message is what a client
+//! table with the test kit's [`MockHost`] (the one in-memory host, journaled; it refuses
+//! CREATE and precompile calls, so a case that needs them fails validation with a clear reason
+//! instead of timing a different computation), as an EVMC client would. The top-level message is what a client
 //! builds after its transaction checks: the execution gas (transaction gas minus intrinsic).
 //!
 //! revm: its whole transaction path (validation, caller load, intrinsic gas, warm sets, frame,
@@ -10,9 +12,9 @@
 //! so every run starts from the same state; the database, bytecode analysis and revm's reused
 //! buffers stay warm between runs, as dtvm's code caches do.
 use super::cases::Case;
-use super::host::{addr, b32, BenchHost, HostSetup};
 use ::evmc_vm::sys::*;
 use ::evmc_vm::{ExecutionResult, Revision, Vm};
+use dtvm_testkit::MockHost;
 use revm::context::result::{ExecutionResult as RevmResult, HaltReason, Output};
 use revm::context::{BlockEnv, CfgEnv, TxEnv};
 use revm::context_interface::block::BlobExcessGasAndPrice;
@@ -304,16 +306,31 @@ impl DtvmEngine {
         } else {
             Vec::new()
         };
-        let host = BenchHost::new(
-            self.vm.clone(),
-            HostSetup {
-                rev,
-                accounts: &case.accounts,
-                tx,
-                recipient: addr(&case.to),
-                precompiles,
-            },
-        );
+        let host = MockHost::with_vm(rev, self.vm.clone());
+        // The recorded messages would be work in the timed region that revm does not do.
+        host.record_calls.set(false);
+        *host.tx.borrow_mut() = Some(tx);
+        for a in case.accounts.iter() {
+            let at = addr(&a.address);
+            host.balances.borrow_mut().insert(at, b32(a.balance));
+            if !a.code.is_empty() {
+                host.codes.borrow_mut().insert(at, a.code.to_vec());
+            }
+            let mut storage = host.storage.borrow_mut();
+            storage.extend(a.storage.iter().map(|&(k, v)| ((at, b32(k)), b32(v))));
+        }
+        // Warm before execution starts, as in a transaction: origin, recipient, coinbase
+        // (Shanghai, EIP-3651) and precompiles (Berlin, EIP-2929), which the host refuses.
+        let mut warm = vec![tx.tx_origin, addr(&case.to)];
+        if rev >= EVMC_SHANGHAI {
+            warm.push(tx.block_coinbase);
+        }
+        for p in precompiles {
+            host.refuse_calls_to(p);
+            warm.push(p);
+        }
+        host.warm_accounts.borrow_mut().extend(warm);
+        host.save_pre_state();
         DtvmRunner {
             host,
             code: case.code().to_vec(),
@@ -326,8 +343,20 @@ impl DtvmEngine {
     }
 }
 
+/// An address as EVMC spells it.
+pub fn addr(a: &revm::primitives::Address) -> evmc_address {
+    evmc_address { bytes: a.0 .0 }
+}
+
+/// A word as EVMC spells it.
+pub fn b32(v: U256) -> evmc_bytes32 {
+    evmc_bytes32 {
+        bytes: v.to_be_bytes::<32>(),
+    }
+}
+
 pub struct DtvmRunner {
-    host: BenchHost,
+    host: MockHost,
     code: Vec<u8>,
     input: Vec<u8>,
     sender: evmc_address,
@@ -358,10 +387,7 @@ impl DtvmRunner {
     fn exec(&mut self) -> (Duration, ExecutionResult) {
         let msg = self.message();
         let start = Instant::now();
-        let result = self
-            .host
-            .vm()
-            .execute(&self.host, self.host.rev(), &msg, &self.code);
+        let result = self.host.execute(&msg, &self.code);
         (start.elapsed(), result)
     }
 }
@@ -391,7 +417,7 @@ impl Runner for DtvmRunner {
         let gas_used = (self.gas - gas_left) as u64;
         let refund = (class == Class::Success).then(|| {
             let raw = r.gas_refund.max(0) as u64;
-            capped_refund(self.host.rev(), self.intrinsic, gas_used, raw)
+            capped_refund(self.host.rev.get(), self.intrinsic, gas_used, raw)
         });
         Ok((
             d,
@@ -400,7 +426,7 @@ impl Runner for DtvmRunner {
                 output: r.output,
                 gas_used,
                 refund,
-                detail: format!("EVMC {}", status_name(r.status_code)),
+                detail: format!("EVMC {}", ::evmc_vm::status_name(r.status_code)),
             },
         ))
     }
@@ -529,24 +555,4 @@ impl Runner for RevmRunner {
 
 fn halt_name(r: &HaltReason) -> String {
     format!("{r:?}")
-}
-
-fn status_name(code: evmc_status_code) -> String {
-    let name = match code {
-        EVMC_SUCCESS => "SUCCESS",
-        EVMC_FAILURE => "FAILURE",
-        EVMC_REVERT => "REVERT",
-        EVMC_OUT_OF_GAS => "OUT_OF_GAS",
-        EVMC_INVALID_INSTRUCTION => "INVALID_INSTRUCTION",
-        EVMC_UNDEFINED_INSTRUCTION => "UNDEFINED_INSTRUCTION",
-        EVMC_STACK_OVERFLOW => "STACK_OVERFLOW",
-        EVMC_STACK_UNDERFLOW => "STACK_UNDERFLOW",
-        EVMC_BAD_JUMP_DESTINATION => "BAD_JUMP_DESTINATION",
-        EVMC_INVALID_MEMORY_ACCESS => "INVALID_MEMORY_ACCESS",
-        EVMC_CALL_DEPTH_EXCEEDED => "CALL_DEPTH_EXCEEDED",
-        EVMC_STATIC_MODE_VIOLATION => "STATIC_MODE_VIOLATION",
-        EVMC_INTERNAL_ERROR => "INTERNAL_ERROR",
-        _ => return format!("status {code}"),
-    };
-    name.into()
 }

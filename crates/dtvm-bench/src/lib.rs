@@ -10,36 +10,20 @@
 mod asm;
 mod cases;
 mod engines;
-mod host;
 mod report;
 pub mod run;
 mod synth;
 
 use cases::Case;
-use engines::{DtvmEngine, Engine, GasChoice, ModeStatus, Revm, Setup};
+pub use cases::{find_suite, hex};
+pub use engines::{parse_modes, revision_name, revision_named, spec_of, GasChoice, ENGINE_NAMES};
+use engines::{DtvmEngine, Engine, ModeStatus, Revm, Setup};
 use evmc_vm::sys::{EVMC_CANCUN, EVMC_ISTANBUL};
 use evmc_vm::Revision;
 use regex::Regex;
 use report::{CaseResult, Column, EngineResult, Stats};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
-
-const USAGE: &str = "\
-usage: dtvm bench [--mode interpreter,multipass,lazy,revm] [--filter REGEX] [--iters N]
-                  [--json FILE] [--rev NAME] [--gas N|max] [--time SECONDS] [--suite DIR]
-                  [--list] [--smoke]
-  --mode    engines to compare (default: all four); a dtvm mode the VM refuses is skipped
-  --filter  only cases whose name (<group>/<file>/<label>) matches REGEX
-  --iters   timed rounds per case (default: as many as fit in --time, at least 10)
-  --time    seconds per case for the adaptive round count (default 1)
-  --rev     EVM revision, same on both sides (default cancun)
-  --gas     execution gas per case; `max` is i64::MAX, evmone-bench's convention (use it with
-            --rev istanbul to reproduce evmone-bench's setup); default: the suite's 1e9
-            transaction gas minus intrinsic gas
-  --suite   evm-benchmarks directory (default: ../shared/benchmarks/evm-benchmarks)
-  --list    print the selected case names and exit
-  --smoke   a few cheap cases, few rounds, plus one case at Istanbul with i64::MAX gas:
-            checks the harness and the engines' agreement (exit 1 on any mismatch)";
 
 /// The cases `--smoke` runs: one Solidity contract with calldata, one memory-heavy micro case,
 /// one with nested calls. Cheap enough for a test run.
@@ -52,117 +36,91 @@ const SMOKE_CASES: [&str; 3] = [
 const SMOKE_EVMONE_CASE: &str = "main/sha1_divs/5311";
 const SMOKE_ROUNDS: usize = 3;
 
-struct Options {
-    modes: Vec<String>,
-    filter: Option<Regex>,
-    iters: Option<usize>,
-    json: Option<String>,
-    rev: Revision,
-    gas: GasChoice,
-    time: Duration,
-    suite: Option<String>,
-    list: bool,
-    smoke: bool,
+/// What `dtvm bench` runs: its command-line options, parsed by the CLI.
+pub struct Options {
+    /// Engines to compare, in column order: `interpreter`, `multipass`, `lazy`, `revm`.
+    pub modes: Vec<String>,
+    /// Only cases whose name (`<group>/<file>/<label>`) matches.
+    pub filter: Option<Regex>,
+    /// Timed rounds per case; `None`: as many as fit in `time`, at least 10.
+    pub iters: Option<usize>,
+    /// Where to write the results as JSON.
+    pub json: Option<String>,
+    /// EVM revision, the same for every engine.
+    pub rev: Revision,
+    pub gas: GasChoice,
+    /// Time per case for the adaptive round count.
+    pub time: Duration,
+    /// The evm-benchmarks directory; `None`: found by [`cases::find_suite`].
+    pub suite: Option<String>,
+    /// Print the selected case names instead of running them.
+    pub list: bool,
+    /// A few cheap cases and few rounds, plus one case in evmone-bench's convention.
+    pub smoke: bool,
 }
 
-fn parse(args: &[String]) -> Result<Options, String> {
-    let mut o = Options {
-        modes: ["interpreter", "multipass", "lazy", "revm"]
-            .map(String::from)
-            .to_vec(),
-        filter: None,
-        iters: None,
-        json: None,
-        rev: EVMC_CANCUN,
-        gas: GasChoice::FromCase,
-        time: Duration::from_secs(1),
-        suite: None,
-        list: false,
-        smoke: false,
-    };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
-            _ => (a.as_str(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match flag {
-            "--mode" | "--modes" => {
-                o.modes = engines::parse_modes(&value()?)?;
-            }
-            "--filter" => {
-                o.filter = Some(Regex::new(&value()?).map_err(|e| e.to_string())?);
-            }
-            "--iters" => {
-                let n: usize = value()?.parse().map_err(|_| "--iters takes a number")?;
-                o.iters = Some(n.max(1));
-            }
-            "--time" => {
-                let s: f64 = value()?.parse().map_err(|_| "--time takes seconds")?;
-                o.time = Duration::from_secs_f64(s.max(0.0));
-            }
-            "--json" => o.json = Some(value()?),
-            "--suite" => o.suite = Some(value()?),
-            "--rev" => o.rev = engines::revision_named(&value()?)?,
-            "--gas" => {
-                let v = value()?;
-                let gas: i64 = if v == "max" {
-                    i64::MAX
-                } else {
-                    v.parse().map_err(|_| "--gas takes a number or `max`")?
-                };
-                if gas <= 0 {
-                    return Err("--gas must be positive".into());
-                }
-                o.gas = GasChoice::Execution(gas);
-            }
-            "--list" => o.list = true,
-            "--smoke" => o.smoke = true,
-            "-h" | "--help" => return Err(String::new()),
-            _ => return Err(format!("unknown argument {a}")),
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            modes: ENGINE_NAMES.map(String::from).to_vec(),
+            filter: None,
+            iters: None,
+            json: None,
+            rev: EVMC_CANCUN,
+            gas: GasChoice::FromCase,
+            time: Duration::from_secs(1),
+            suite: None,
+            list: false,
+            smoke: false,
         }
     }
-    Ok(o)
 }
 
-/// A subcommand's parsed options, or its exit status (2) after printing why (an empty reason is
-/// a request for help) and its usage.
-pub fn options<T>(command: &str, usage: &str, parsed: Result<T, String>) -> Result<T, i32> {
-    parsed.map_err(|e| {
-        if !e.is_empty() {
-            eprintln!("{command}: {e}");
+/// Where the harness reports each case as it finishes (the CLI draws a progress bar on a
+/// terminal); the report itself goes to stdout at the end of each pass.
+pub trait Progress: Sync {
+    /// `cases` cases are about to run.
+    fn start(&self, _cases: usize) {}
+    /// A case ran: its wall time in seconds, or why it got no number.
+    fn case_done(&self, name: &str, result: Result<f64, &str>);
+    /// Every case ran; the report follows.
+    fn finish(&self) {}
+    /// Prints a pass's report (to stdout, around whatever the progress display draws).
+    fn print(&self, text: &str) {
+        print!("{text}");
+    }
+}
+
+/// One plain line per case on stderr.
+pub struct Lines;
+
+impl Progress for Lines {
+    fn case_done(&self, name: &str, result: Result<f64, &str>) {
+        match result {
+            Ok(secs) => eprintln!("{name:<40} {secs:>6.2}s"),
+            Err(e) => eprintln!("{name:<40} ERROR: {e}"),
         }
-        eprintln!("{usage}");
-        2
-    })
+    }
 }
 
-/// `dtvm bench ARGS`: returns the process exit status (0 all cases agreed, 1 a case failed,
-/// 2 usage error).
-pub fn main(args: &[String]) -> i32 {
-    let opts = match options("bench", USAGE, parse(args)) {
-        Ok(o) => o,
-        Err(status) => return status,
-    };
+/// Runs the benchmark; returns the process exit status (0 every case agreed, 1 a case failed,
+/// 2 nothing could run).
+pub fn bench(opts: Options, progress: &dyn Progress) -> i32 {
     // Nested calls re-enter the engines through native frames (the host's `call` runs the VM
     // again), up to 1024 deep: more than a main thread's stack holds. Both engines run here.
-    let worker = std::thread::Builder::new()
-        .name("bench".into())
-        .stack_size(1 << 30)
-        .spawn(move || run(opts));
-    match worker.map(|h| h.join()) {
-        Ok(Ok(code)) => code,
-        _ => {
-            eprintln!("bench: the benchmark thread failed");
-            3
+    std::thread::scope(|s| {
+        let worker = std::thread::Builder::new()
+            .name("bench".into())
+            .stack_size(1 << 30)
+            .spawn_scoped(s, move || run(opts, progress));
+        match worker.map(|h| h.join()) {
+            Ok(Ok(code)) => code,
+            _ => {
+                eprintln!("bench: the benchmark thread failed");
+                3
+            }
         }
-    }
+    })
 }
 
 /// The engines a run compares, with their table columns.
@@ -365,7 +323,7 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
-fn run(opts: Options) -> i32 {
+fn run(opts: Options, progress: &dyn Progress) -> i32 {
     let mut all: Vec<Case> = Vec::new();
     match cases::find_suite(opts.suite.as_deref()).and_then(|d| cases::load_suite(&d)) {
         Ok(c) => all.extend(c),
@@ -465,7 +423,8 @@ fn run(opts: Options) -> i32 {
     let mut seen = Seen::new();
     let mut errors: Vec<(String, String)> = Vec::new();
     let mut json_passes = Vec::new();
-    for pass in &passes {
+    progress.start(passes.iter().map(|p| p.cases.len()).sum());
+    for (i, pass) in passes.iter().enumerate() {
         let mut results = Vec::new();
         let mut pass_errors = Vec::new();
         for case in &pass.cases {
@@ -474,28 +433,30 @@ fn run(opts: Options) -> i32 {
                 .and_then(|setup| bench_case(case, &lineup, &setup, &timing, &mut seen));
             match outcome {
                 Ok(r) => {
-                    eprintln!(
-                        "{:<40} {:>6.2}s",
-                        case.name,
-                        started.elapsed().as_secs_f64()
-                    );
+                    progress.case_done(&case.name, Ok(started.elapsed().as_secs_f64()));
                     results.push(r);
                 }
                 Err(e) => {
-                    eprintln!("{:<40} ERROR: {e}", case.name);
+                    progress.case_done(&case.name, Err(&e));
                     pass_errors.push((case.name.clone(), e));
                 }
             }
         }
-        println!("\n### {}\n", pass.title);
+        if i + 1 == passes.len() {
+            progress.finish();
+        }
+        let mut text = format!("\n### {}\n\n", pass.title);
         if results.is_empty() {
-            println!("(no case could be timed)");
+            text.push_str("(no case could be timed)\n");
         } else {
-            println!("{}", report::markdown(&lineup.columns, &results));
+            text.push_str(&report::markdown(&lineup.columns, &results));
+            text.push('\n');
             if let Some(t) = report::compile_table(&lineup.columns, &results) {
-                println!("{t}");
+                text.push_str(&t);
+                text.push('\n');
             }
         }
+        progress.print(&text);
         json_passes.push(report::json(
             &lineup.columns,
             &results,
@@ -668,33 +629,10 @@ mod tests {
     /// including evmone-bench's Istanbul/i64::MAX convention. Fails on any disagreement.
     #[test]
     fn smoke_run_passes() {
-        let args: Vec<String> = ["--smoke"].map(String::from).to_vec();
-        assert_eq!(main(&args), 0);
-    }
-
-    #[test]
-    fn options_parse() {
-        let args: Vec<String> = [
-            "--mode=interpreter,revm",
-            "--filter",
-            "^main/",
-            "--rev",
-            "Istanbul",
-            "--gas",
-            "max",
-            "--iters",
-            "7",
-        ]
-        .map(String::from)
-        .to_vec();
-        let o = parse(&args).unwrap();
-        assert_eq!(o.modes, ["interpreter", "revm"]);
-        assert_eq!(o.rev, EVMC_ISTANBUL);
-        assert!(matches!(o.gas, GasChoice::Execution(i64::MAX)));
-        assert_eq!(o.iters, Some(7));
-        assert!(o.filter.unwrap().is_match("main/snailtracer/benchmark"));
-        assert!(parse(&["--mode".into(), "jit".into()]).is_err());
-        assert!(parse(&["--rev".into(), "constantinople2".into()]).is_err());
-        assert!(parse(&["--gas".into(), "-5".into()]).is_err());
+        let opts = Options {
+            smoke: true,
+            ..Options::default()
+        };
+        assert_eq!(bench(opts, &Lines), 0);
     }
 }

@@ -1,23 +1,47 @@
-//! `dtvm`: run bytecode, run state tests, run benchmarks. The bench harness and `run` live in
-//! dtvm-bench; this crate parses the command line and prints.
+//! `dtvm`: run bytecode, run state tests, run benchmarks.
+//!
+//! This crate is the command line only: clap parses it (usage errors exit with status 2, as
+//! clap does), [`progress`] draws progress, `DTVM_LOG` filters the `tracing` logs the engines
+//! emit (e.g. `DTVM_LOG=debug`, `DTVM_LOG=dtvm_jit=debug`). The work is dtvm-bench's (`run`,
+//! `bench`) and dtvm-state's (`statetest`).
+mod args;
+mod progress;
 mod statetest;
 
-fn usage() -> ! {
-    eprintln!(
-        "usage:\n  dtvm run [--mode M,...] [--rev R] [--gas N] [--input HEX] CODE\n  dtvm statetest [--mode M] [--fork F] PATH...\n  dtvm bench [--mode interpreter,multipass,lazy,revm] [--filter REGEX] [--iters N] [--json FILE] [--smoke]"
-    );
-    std::process::exit(2)
-}
+use clap::Parser;
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let Some(cmd) = args.next() else { usage() };
-    let rest: Vec<String> = args.collect();
-    let code = match cmd.as_str() {
-        "statetest" => statetest::main(&rest),
-        "bench" => dtvm_bench::main(&rest),
-        "run" => dtvm_bench::run::main(&rest),
-        _ => usage(),
+    init_logs();
+    let cli = args::Cli::parse();
+    let code = match cli.command {
+        args::Command::Run(a) => match a.into_options() {
+            Ok(o) => dtvm_bench::run::run(o),
+            Err(e) => usage_error("run", &e),
+        },
+        args::Command::Statetest(a) => statetest::main(a),
+        args::Command::Bench(a) => {
+            let reporter = progress::BenchProgress::new();
+            dtvm_bench::bench(a.into_options(), &reporter)
+        }
     };
     std::process::exit(code)
+}
+
+/// A usage error found after parsing (e.g. an unreadable `@FILE`): the message and exit code 2,
+/// as clap reports its own.
+fn usage_error(command: &str, why: &str) -> i32 {
+    eprintln!("error: {why}\n\nFor more information, try 'dtvm {command} --help'.");
+    2
+}
+
+/// Logs go to stderr, filtered by `DTVM_LOG` (tracing-subscriber's `EnvFilter` syntax);
+/// warnings only when it is unset.
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DTVM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
 }

@@ -1,8 +1,11 @@
 //! `dtvm statetest [--mode M] [--fork F] [--filter SUBSTR] [-j N] PATH...`
 //!
 //! Runs Ethereum state-test fixtures (files or directories, recursively) against dtvm through
-//! its EVMC entry points, in parallel, and ends with the plain closing line
-//! `N passed, N failed, N skipped`. The exit code is non-zero on any failure.
+//! its EVMC entry points, in parallel, with progress on stderr, and ends with the plain closing
+//! line `N passed, N failed, N skipped` on stdout. The exit code is 1 on any failure, 2 when the
+//! fixtures or the mode cannot be used.
+use crate::args::StatetestArgs;
+use crate::progress::Counter;
 use dtvm_state::revision_from_fork_name;
 use dtvm_state::statetest::{self, Outcome, StateTest};
 use evmc_vm::{sys, Vm};
@@ -12,61 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-const USAGE: &str = "usage: dtvm statetest [--mode M] [--fork F] [--filter SUBSTR] [-j N] PATH...";
-
 /// Stack of a worker thread (virtual: only the pages a deep call chain touches are committed).
 const WORKER_STACK_SIZE: usize = 512 << 20;
-
-struct Options {
-    mode: Option<String>,
-    fork: Option<String>,
-    filter: Option<String>,
-    jobs: usize,
-    paths: Vec<PathBuf>,
-}
-
-fn parse_args(args: &[String]) -> Result<Options, String> {
-    let mut o = Options {
-        mode: None,
-        fork: None,
-        filter: None,
-        jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        paths: Vec::new(),
-    };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match a.as_str() {
-            "--mode" => o.mode = Some(value("--mode")?),
-            "--fork" => o.fork = Some(value("--fork")?),
-            "--filter" => o.filter = Some(value("--filter")?),
-            "-j" | "--jobs" => {
-                let v = value("-j")?;
-                o.jobs = v
-                    .parse()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| format!("bad job count {v:?}"))?;
-            }
-            "-h" | "--help" => return Err(String::new()),
-            s if s.starts_with('-') => return Err(format!("unknown option {s}")),
-            p => o.paths.push(PathBuf::from(p)),
-        }
-    }
-    if o.paths.is_empty() {
-        return Err("no fixture path given".into());
-    }
-    if let Some(f) = &o.fork {
-        if revision_from_fork_name(f).is_none() {
-            return Err(format!("unknown fork {f}"));
-        }
-    }
-    Ok(o)
-}
 
 /// A path given on the command line is run whatever its name; inside directories only `.json`
 /// files are fixtures (the sets also hold licenses and placeholder files).
@@ -143,11 +93,11 @@ struct Job {
     gas_limit: u64,
 }
 
-pub fn main(args: &[String]) -> i32 {
-    let opts = match dtvm_bench::options("statetest", USAGE, parse_args(args)) {
-        Ok(o) => o,
-        Err(status) => return status,
-    };
+pub fn main(opts: StatetestArgs) -> i32 {
+    let jobs = opts.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n as usize,
+    );
     let mut files = Vec::new();
     for p in &opts.paths {
         if let Err(e) = collect_files(p, &mut files) {
@@ -170,7 +120,7 @@ pub fn main(args: &[String]) -> i32 {
     // Phase 1: parse every file.
     let loaded: Vec<OnceLock<Result<Vec<StateTest>, String>>> =
         files.iter().map(|_| OnceLock::new()).collect();
-    let mut total = parallel(opts.jobs, files.len(), |i, _| {
+    let mut total = parallel(jobs, files.len(), |i, _| {
         let _ = loaded[i].set(statetest::load_file(&files[i]));
     });
 
@@ -178,7 +128,7 @@ pub fn main(args: &[String]) -> i32 {
     // limit bounds the work a case can do, so the few long ones (e.g. blake2f with 2^32 rounds)
     // start early instead of leaving one worker busy after the others have finished.
     let wanted_rev = opts.fork.as_deref().and_then(revision_from_fork_name);
-    let mut jobs = Vec::new();
+    let mut work = Vec::new();
     for (fi, slot) in loaded.iter().enumerate() {
         let path = files[fi].display().to_string();
         let tests = match slot.get().expect("every file was loaded") {
@@ -209,7 +159,7 @@ pub fn main(args: &[String]) -> i32 {
                     continue;
                 }
                 let gas_limit = test.tx.gas_limits.get(case.gas).copied().unwrap_or(0);
-                jobs.push(Job {
+                work.push(Job {
                     file: fi,
                     test: ti,
                     case: ci,
@@ -218,13 +168,15 @@ pub fn main(args: &[String]) -> i32 {
             }
         }
     }
-    jobs.sort_by_key(|j| std::cmp::Reverse(j.gas_limit));
-    total.merge(parallel(opts.jobs, jobs.len(), |i, tally| {
-        let j = &jobs[i];
+    work.sort_by_key(|j| std::cmp::Reverse(j.gas_limit));
+    let counter = Counter::new(work.len());
+    total.merge(parallel(jobs, work.len(), |i, tally| {
+        let j = &work[i];
         let Some(Ok(tests)) = loaded[j.file].get() else {
             unreachable!("jobs refer to loaded files")
         };
         let (test, case) = (&tests[j.test], &tests[j.test].cases[j.case]);
+        let failed_before = tally.failed;
         match statetest::run_case(test, case, &vm) {
             Outcome::Pass => tally.passed += 1,
             Outcome::Skipped(why) => *tally.skipped.entry(why).or_default() += 1,
@@ -238,7 +190,9 @@ pub fn main(args: &[String]) -> i32 {
                 ));
             }
         }
+        counter.inc(tally.failed > failed_before);
     }));
+    counter.finish();
     total.failures.sort();
     for f in &total.failures {
         println!("{f}");
@@ -250,7 +204,7 @@ pub fn main(args: &[String]) -> i32 {
     println!(
         "{} files, {} threads, {:.2}s",
         files.len(),
-        opts.jobs,
+        jobs,
         start.elapsed().as_secs_f64()
     );
     println!(

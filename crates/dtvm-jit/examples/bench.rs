@@ -1,9 +1,7 @@
 //! Quick side-by-side timing of the interpreter, multipass and lazy on evm-benchmarks files:
 //! `cargo run --release -p dtvm-jit --example bench -- <file.json>...`. Times are the median
 //! `execute` time of repeated calls (the first call, with compilation, is reported apart).
-#[path = "../tests/common/mod.rs"]
-mod common;
-use common::*;
+use dtvm_testkit::{hex, Engine, MockHost};
 use std::time::{Duration, Instant};
 
 fn unhex(s: &str) -> Vec<u8> {

@@ -4,7 +4,8 @@
 
 mod common;
 use ::evmc_vm::*;
-use common::gen::{program, Rng};
+use common::gen::program;
+use common::rng::{Entropy, SplitMix64};
 use common::*;
 
 #[derive(Debug, PartialEq)]
@@ -28,7 +29,7 @@ struct Case {
     input: Vec<u8>,
 }
 
-fn sorted<K: Ord + Copy, V: Copy>(m: &std::collections::HashMap<K, V>) -> Vec<(K, V)> {
+fn sorted<K: Ord + Copy, V: Copy>(m: &Map<K, V>) -> Vec<(K, V)> {
     let mut v: Vec<_> = m.iter().map(|(k, v)| (*k, *v)).collect();
     v.sort_by_key(|e| e.0);
     v
@@ -122,14 +123,14 @@ fn differential() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0x5eed);
-    let mut r = Rng::new(seed);
+    let mut r = SplitMix64::new(seed);
     let mut failures = 0;
     let mut statuses = std::collections::BTreeMap::new();
     let (mut segments, mut compiled) = (0, 0);
     for n in 0..programs {
         // Mostly recent revisions (the ones that run today), all of them sometimes.
         let rev = if r.chance(60) {
-            r.pick(&[
+            *r.pick(&[
                 dtvm_core::SHANGHAI,
                 dtvm_core::CANCUN,
                 dtvm_core::PRAGUE,
@@ -147,7 +148,7 @@ fn differential() {
                 1 => r.below(30_000) as i64,
                 _ => 200_000,
             },
-            input: (0..r.below(70)).map(|_| r.next() as u8).collect(),
+            input: (0..r.below(70)).map(|_| r.next_u64() as u8).collect(),
         };
         let Some((engine, expected, got)) = mismatch(&case) else {
             *statuses

@@ -4,7 +4,8 @@
 //! contract's machine code is freed only when the last frame running it ends).
 
 mod common;
-use common::gen::{program, Rng};
+use common::gen::program;
+use common::rng::SplitMix64;
 use common::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,7 +17,7 @@ const ROUNDS: usize = 60;
 
 #[test]
 fn results_survive_cache_eviction_under_load() {
-    let mut r = Rng::new(0xe71c7);
+    let mut r = SplitMix64::new(0xe71c7);
     let contracts: Vec<Vec<u8>> = (0..CONTRACTS)
         .map(|i| {
             let mut code = program(&mut r, dtvm_core::CANCUN, false);

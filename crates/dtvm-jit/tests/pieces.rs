@@ -4,13 +4,13 @@
 //! interpreter, whatever their stack holds at the cuts.
 
 mod common;
-use common::gen::Rng;
+use common::rng::{Entropy, SplitMix64};
 use common::*;
 use dtvm_core::opcode::*;
 
 /// About `ops` instructions of straight-line code with a stack of 0 to 40 items, then the top
 /// eight items (or zeros) written to memory and returned.
-fn program(rng: &mut Rng, ops: usize) -> Vec<u8> {
+fn program(rng: &mut impl Entropy, ops: usize) -> Vec<u8> {
     const PURE: [u8; 12] = [
         ADD, SUB, MUL, DIV, AND, OR, XOR, SHL, SAR, LT, SIGNEXTEND, BYTE,
     ];
@@ -38,7 +38,7 @@ fn program(rng: &mut Rng, ops: usize) -> Vec<u8> {
             code.push(POP);
             depth -= 1;
         } else {
-            code.push(rng.pick(&PURE));
+            code.push(*rng.pick(&PURE));
             depth -= 1;
         }
     }
@@ -57,7 +57,7 @@ fn program(rng: &mut Rng, ops: usize) -> Vec<u8> {
 #[test]
 fn random_long_segments_match_the_interpreter() {
     dtvm_jit::set_background_threads(0);
-    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
+    let mut rng = SplitMix64::new(0x9e37_79b9_7f4a_7c15);
     let input: Vec<u8> = (0..128).map(|i| (i * 37 + 11) as u8).collect();
     for case in 0..60 {
         let code = program(&mut rng, 1_500);

@@ -2,7 +2,8 @@
 //! and every result is the interpreter's.
 
 mod common;
-use common::gen::{program, Rng};
+use common::gen::program;
+use common::rng::SplitMix64;
 use common::*;
 use std::sync::{Arc, Barrier};
 
@@ -11,7 +12,7 @@ const CONTRACTS: usize = 24;
 
 #[test]
 fn sixteen_threads_on_cold_contracts() {
-    let mut r = Rng::new(0x7e57);
+    let mut r = SplitMix64::new(0x7e57);
     // Distinct codes so every contract starts cold; a marker byte keeps them distinct from the
     // other tests' programs.
     let contracts: Vec<Vec<u8>> = (0..CONTRACTS)

@@ -322,7 +322,7 @@ impl<'a> State<'a> {
             prev_warm: slot.warm,
         });
         self.storage_slot(addr, key).current = value;
-        storage_status(&slot.original, &slot.current, &value)
+        evmc_vm::storage_status(&slot.original.0, &slot.current.0, &value.0)
     }
 
     /// Marks a slot warm (EIP-2929) and returns whether it already was.
@@ -533,28 +533,6 @@ impl<'a> State<'a> {
     }
 }
 
-/// The EIP-2200 storage status of writing `new` to a slot whose value was `original` at the
-/// start of the transaction and is `current` now (EVMC's `evmc_storage_status` table). The VM
-/// derives gas cost and refund from it for every revision's SSTORE rules.
-pub fn storage_status(original: &B256, current: &B256, new: &B256) -> evmc_storage_status {
-    let dirty = original != current;
-    let restored = original == new;
-    let current_zero = current.is_zero();
-    let new_zero = new.is_zero();
-    match (dirty, restored) {
-        (false, false) if current_zero => sys::EVMC_STORAGE_ADDED, // 0 -> 0 -> Z
-        (false, false) if new_zero => sys::EVMC_STORAGE_DELETED,   // X -> X -> 0
-        (false, false) => sys::EVMC_STORAGE_MODIFIED,              // X -> X -> Z
-        (true, false) if current_zero && !new_zero => sys::EVMC_STORAGE_DELETED_ADDED, // X -> 0 -> Z
-        (true, false) if !current_zero && new_zero => sys::EVMC_STORAGE_MODIFIED_DELETED, // X -> Y -> 0
-        (true, true) if current_zero => sys::EVMC_STORAGE_DELETED_RESTORED, // X -> 0 -> X
-        (true, true) if new_zero => sys::EVMC_STORAGE_ADDED_DELETED,        // 0 -> Y -> 0
-        (true, true) => sys::EVMC_STORAGE_MODIFIED_RESTORED,                // X -> Y -> X
-        // Unchanged value (X -> X -> X, or a dirty slot set to yet another value).
-        _ => sys::EVMC_STORAGE_ASSIGNED,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -563,31 +541,6 @@ mod tests {
 
     fn v(n: u8) -> B256 {
         B256::with_last_byte(n)
-    }
-
-    #[test]
-    fn storage_status_covers_the_eip2200_table() {
-        let z = B256::ZERO;
-        // (original, current, new) -> status, one row per entry of EVMC's table.
-        let rows = [
-            ((z, z, z), EVMC_STORAGE_ASSIGNED),
-            ((v(1), v(1), v(1)), EVMC_STORAGE_ASSIGNED),
-            ((z, z, v(1)), EVMC_STORAGE_ADDED),
-            ((v(1), v(1), z), EVMC_STORAGE_DELETED),
-            ((v(1), v(1), v(2)), EVMC_STORAGE_MODIFIED),
-            ((v(1), z, v(2)), EVMC_STORAGE_DELETED_ADDED),
-            ((v(1), v(2), z), EVMC_STORAGE_MODIFIED_DELETED),
-            ((v(1), z, v(1)), EVMC_STORAGE_DELETED_RESTORED),
-            ((z, v(1), z), EVMC_STORAGE_ADDED_DELETED),
-            ((v(1), v(2), v(1)), EVMC_STORAGE_MODIFIED_RESTORED),
-            // Dirty slots moved to yet another value are plain assignments.
-            ((v(1), v(2), v(3)), EVMC_STORAGE_ASSIGNED),
-            ((z, v(1), v(2)), EVMC_STORAGE_ASSIGNED),
-            ((v(1), z, z), EVMC_STORAGE_ASSIGNED),
-        ];
-        for ((o, c, n), expected) in rows {
-            assert_eq!(storage_status(&o, &c, &n), expected, "{o} {c} {n}");
-        }
     }
 
     #[test]

@@ -7,11 +7,17 @@
 //!   buffer to the C side together with a release function that frees it exactly once.
 //! * [`Host`] + [`host_interface`]: the other direction, for Rust hosts (the state-test host,
 //!   benches, unit tests) that drive a VM through the real C function table.
+//! * [`storage_status`]: the EIP-2200 status a host returns from `set_storage`.
+//! * [`status_name`]: how tools print a status code.
 //!
 //! All `unsafe` needed to cross the C boundary lives in this crate and `evmc-sys`.
 
 pub use evmc_sys as sys;
+mod status;
+mod storage;
+pub use status::status_name;
 use std::marker::PhantomData;
+pub use storage::storage_status;
 use sys::*;
 
 /// A 20-byte account address.

@@ -1,39 +1,16 @@
-//! Seeded program generator for differential tests: random bytes, and structured programs that
-//! mostly keep the stack valid so execution gets deep (jumps to real JUMPDESTs, counted loops,
-//! memory growth, storage, logs, calls and creates into a second generated program).
-#![allow(dead_code)]
+//! Program generator for the engines' differential tests (interpreter against JIT modes on the
+//! [`MockHost`](crate::MockHost)): random bytes, and structured programs that mostly keep the
+//! stack valid so execution gets deep (jumps to real JUMPDESTs, counted loops, memory growth,
+//! storage, logs, calls and creates into a second generated program); plus [`bomb`], code built
+//! to be expensive to compile. Every choice is drawn from an [`Entropy`], so a seed of
+//! [`SplitMix64`](crate::rng::SplitMix64) names one program.
 
+use crate::rng::Entropy;
 use dtvm_core::opcode::*;
 use dtvm_core::Revision;
 
-/// xorshift64*: small, seeded, good enough to pick programs.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-    pub fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    pub fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
-
 /// Words that exercise edge cases of 256-bit arithmetic.
-fn interesting_word(r: &mut Rng) -> Vec<u8> {
+fn interesting_word(r: &mut impl Entropy) -> Vec<u8> {
     match r.below(10) {
         0 => vec![0],
         1 => vec![1],
@@ -49,14 +26,14 @@ fn interesting_word(r: &mut Rng) -> Vec<u8> {
             v[31] = 0xfe;
             v
         }
-        6 => (0..r.below(32) + 1).map(|_| r.next() as u8).collect(),
+        6 => (0..r.below(32) + 1).map(|_| r.next_u64() as u8).collect(),
         7 => vec![r.below(300) as u8, r.below(256) as u8],
         8 => {
             let mut v = vec![0u8; 9];
             v[0] = 1; // 2^64
             v
         }
-        _ => vec![r.pick(&[31u8, 32, 63, 64, 65, 127, 128, 191, 192, 255])],
+        _ => vec![*r.pick(&[31u8, 32, 63, 64, 65, 127, 128, 191, 192, 255])],
     }
 }
 
@@ -106,7 +83,7 @@ impl Program {
         self.push_bytes(&bytes[first..]);
     }
 
-    fn push_word(&mut self, r: &mut Rng) {
+    fn push_word(&mut self, r: &mut impl Entropy) {
         if r.chance(if self.rev >= dtvm_core::SHANGHAI {
             10
         } else {
@@ -133,7 +110,7 @@ impl Program {
     }
 
     /// Feeds `n` operands when the tracked height is short (sometimes not, for underflows).
-    fn feed(&mut self, r: &mut Rng, n: i32) {
+    fn feed(&mut self, r: &mut impl Entropy, n: i32) {
         if r.chance(3) {
             return;
         }
@@ -142,14 +119,14 @@ impl Program {
         }
     }
 
-    fn small(&mut self, r: &mut Rng, max: u64) {
+    fn small(&mut self, r: &mut impl Entropy, max: u64) {
         self.push_u64(r.below(max));
     }
 
-    fn finish(mut self, r: &mut Rng) -> Vec<u8> {
+    fn finish(mut self, r: &mut impl Entropy) -> Vec<u8> {
         for &at in &self.targets {
             let dest = if !self.jumpdests.is_empty() && !r.chance(3) {
-                r.pick(&self.jumpdests)
+                *r.pick(&self.jumpdests)
             } else {
                 r.below(self.code.len() as u64 + 2) as usize
             };
@@ -194,10 +171,10 @@ const ENV_OPS: &[u8] = &[
 ];
 
 /// Code of a callee that returns, reverts or stores depending on its input.
-fn emit_piece(p: &mut Program, r: &mut Rng, allow_calls: bool) {
+fn emit_piece(p: &mut Program, r: &mut impl Entropy, allow_calls: bool) {
     match r.below(if allow_calls { 22 } else { 19 }) {
         0 | 1 => {
-            let op = r.pick(PURE_OPS);
+            let op = *r.pick(PURE_OPS);
             let n = OPCODES[op as usize].stack_in as i32;
             for _ in 0..n {
                 if r.chance(70) {
@@ -210,8 +187,8 @@ fn emit_piece(p: &mut Program, r: &mut Rng, allow_calls: bool) {
         2 => {
             // Shifts and BYTE with constant amounts, the JIT's inline forms.
             p.feed(r, 1);
-            p.push_u64(r.pick(&[0, 1, 7, 8, 63, 64, 65, 128, 191, 200, 255, 256, 300]));
-            p.op(r.pick(&[SHL, SHR, SAR, BYTE]));
+            p.push_u64(*r.pick(&[0, 1, 7, 8, 63, 64, 65, 128, 191, 200, 255, 256, 300]));
+            p.op(*r.pick(&[SHL, SHR, SAR, BYTE]));
         }
         3 => {
             let n = r.below(16) as u8 + 1;
@@ -259,13 +236,13 @@ fn emit_piece(p: &mut Program, r: &mut Rng, allow_calls: bool) {
                     1 => {
                         p.op(DUP1);
                         p.op(GAS);
-                        p.op(r.pick(&[ADD, XOR, LT]));
+                        p.op(*r.pick(&[ADD, XOR, LT]));
                         p.op(POP);
                     }
                     _ => {
                         p.op(DUP1);
                         p.op(DUP1);
-                        p.op(r.pick(PURE_OPS));
+                        p.op(*r.pick(PURE_OPS));
                         p.op(POP);
                     }
                 }
@@ -282,7 +259,7 @@ fn emit_piece(p: &mut Program, r: &mut Rng, allow_calls: bool) {
         }
         9 => {
             // Memory: mostly small offsets, sometimes large (expansion cost, out of gas).
-            let op = r.pick(&[MSTORE, MSTORE8, MLOAD, MCOPY, KECCAK256]);
+            let op = *r.pick(&[MSTORE, MSTORE8, MLOAD, MCOPY, KECCAK256]);
             let n = OPCODES[op as usize].stack_in as i32;
             for i in 0..n {
                 if r.chance(85) {
@@ -295,7 +272,7 @@ fn emit_piece(p: &mut Program, r: &mut Rng, allow_calls: bool) {
             p.op(op);
         }
         10 => {
-            let op = r.pick(&[SSTORE, SLOAD, TSTORE, TLOAD]);
+            let op = *r.pick(&[SSTORE, SLOAD, TSTORE, TLOAD]);
             if matches!(op, SSTORE | TSTORE) {
                 p.push_word(r);
             }
@@ -303,12 +280,12 @@ fn emit_piece(p: &mut Program, r: &mut Rng, allow_calls: bool) {
             p.op(op);
         }
         11 => {
-            let op = r.pick(ENV_OPS);
+            let op = *r.pick(ENV_OPS);
             p.feed(r, OPCODES[op as usize].stack_in as i32);
             p.op(op);
         }
         12 => {
-            let op = r.pick(&[CALLDATACOPY, CODECOPY, RETURNDATACOPY, EXTCODECOPY]);
+            let op = *r.pick(&[CALLDATACOPY, CODECOPY, RETURNDATACOPY, EXTCODECOPY]);
             p.small(r, 40);
             p.small(r, 40);
             p.small(r, 100);
@@ -335,7 +312,7 @@ fn emit_piece(p: &mut Program, r: &mut Rng, allow_calls: bool) {
                 let n = (op - PUSH1 + 1) as usize;
                 p.code.push(op);
                 for _ in 0..n {
-                    p.code.push(r.next() as u8);
+                    p.code.push(r.next_u64() as u8);
                 }
                 p.height += 1;
             } else if op == JUMPDEST {
@@ -352,7 +329,7 @@ fn emit_piece(p: &mut Program, r: &mut Rng, allow_calls: bool) {
         16 => {
             // ISZERO/EQ/LT chains feeding a JUMPI, the usual compiler output.
             p.feed(r, 2);
-            p.op(r.pick(&[EQ, LT, GT, SLT, SGT]));
+            p.op(*r.pick(&[EQ, LT, GT, SLT, SGT]));
             if r.chance(50) {
                 p.op(ISZERO);
             }
@@ -361,7 +338,7 @@ fn emit_piece(p: &mut Program, r: &mut Rng, allow_calls: bool) {
         }
         17 => {
             p.feed(r, 2);
-            p.op(r.pick(&[ADD, SUB, AND, OR, XOR]));
+            p.op(*r.pick(&[ADD, SUB, AND, OR, XOR]));
         }
         18 => {
             p.op(GAS);
@@ -371,7 +348,7 @@ fn emit_piece(p: &mut Program, r: &mut Rng, allow_calls: bool) {
         }
         19 | 20 => {
             // CALL family into addr(3) (the second program) or an empty account.
-            let op = r.pick(&[CALL, CALLCODE, DELEGATECALL, STATICCALL]);
+            let op = *r.pick(&[CALL, CALLCODE, DELEGATECALL, STATICCALL]);
             p.small(r, 64); // out size
             p.small(r, 64); // out offset
             p.small(r, 64); // in size
@@ -389,11 +366,11 @@ fn emit_piece(p: &mut Program, r: &mut Rng, allow_calls: bool) {
         }
         _ => {
             // CREATE / CREATE2 of a tiny init code written to memory first.
-            let init: u64 = r.pick(&[0x60_00_60_00_f3, 0x60_01_60_00_fd, 0x60_ff_60_00_52, 0xfe]);
+            let init: u64 = *r.pick(&[0x60_00_60_00_f3, 0x60_01_60_00_fd, 0x60_ff_60_00_52, 0xfe]);
             p.push_u64(init);
             p.push_u64(0);
             p.op(MSTORE);
-            let op = r.pick(&[CREATE, CREATE2]);
+            let op = *r.pick(&[CREATE, CREATE2]);
             if op == CREATE2 {
                 p.push_word(r);
             }
@@ -405,7 +382,7 @@ fn emit_piece(p: &mut Program, r: &mut Rng, allow_calls: bool) {
     }
 }
 
-fn emit_end(p: &mut Program, r: &mut Rng) {
+fn emit_end(p: &mut Program, r: &mut impl Entropy) {
     match r.below(8) {
         0 => p.op(STOP),
         1 | 2 => {
@@ -428,7 +405,7 @@ fn emit_end(p: &mut Program, r: &mut Rng) {
 }
 
 /// One program; `allow_calls` = it may call or create (the callee may not).
-pub fn program(r: &mut Rng, rev: Revision, allow_calls: bool) -> Vec<u8> {
+pub fn program(r: &mut impl Entropy, rev: Revision, allow_calls: bool) -> Vec<u8> {
     if r.chance(8) {
         // Raw bytes, biased to PUSH1 and JUMPDEST so some jumps land.
         let len = r.below(80) as usize + 1;
@@ -436,7 +413,7 @@ pub fn program(r: &mut Rng, rev: Revision, allow_calls: bool) -> Vec<u8> {
             .map(|_| match r.below(10) {
                 0 => JUMPDEST,
                 1 => PUSH1,
-                _ => r.next() as u8,
+                _ => r.next_u64() as u8,
             })
             .collect();
     }
