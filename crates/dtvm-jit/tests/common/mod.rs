@@ -13,6 +13,7 @@ pub enum Engine {
     Interp,
     Multipass,
     Lazy,
+    Tiered,
 }
 
 impl From<Engine> for Exec {
@@ -23,6 +24,7 @@ impl From<Engine> for Exec {
                 |ctx, rev, msg, code| dtvm_jit::execute(ctx, rev, msg, code, false)
             }
             Engine::Lazy => |ctx, rev, msg, code| dtvm_jit::execute(ctx, rev, msg, code, true),
+            Engine::Tiered => dtvm_jit::execute_tiered,
         }
     }
 }
