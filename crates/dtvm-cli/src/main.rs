@@ -1,10 +1,11 @@
 //! `dtvm`: run bytecode, run state tests, run benchmarks.
 mod bench;
+mod many;
 mod statetest;
 
 fn usage() -> ! {
     eprintln!(
-        "usage:\n  dtvm run [--mode M,...] [--rev R] [--gas N] [--input HEX] CODE\n  dtvm statetest [--mode M] [--fork F] PATH...\n  dtvm bench [--mode interpreter,multipass,lazy,revm] [--filter REGEX] [--iters N] [--json FILE] [--smoke]"
+        "usage:\n  dtvm run [--mode M,...] [--rev R] [--gas N] [--input HEX] CODE\n  dtvm statetest [--mode M] [--fork F] PATH...\n  dtvm bench [--mode interpreter,multipass,lazy,revm] [--filter REGEX] [--iters N] [--json FILE] [--smoke]\n  dtvm many-contracts [--mode M,...] [--contracts N] [--hot N] [--hot-calls N]"
     );
     std::process::exit(2)
 }
@@ -29,6 +30,7 @@ fn main() {
         "statetest" => statetest::main(&rest),
         "bench" => bench::main(&rest),
         "run" => bench::run::main(&rest),
+        "many-contracts" => many::main(&rest),
         _ => usage(),
     };
     std::process::exit(code)

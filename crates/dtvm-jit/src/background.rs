@@ -1,4 +1,4 @@
-//! The background compilers: threads at the lowest scheduling priority that compile queued
+//! The background compilers: threads at a low scheduling priority that compile queued
 //! contracts slice by slice, never holding a caller up (callers only `try_lock` a contract's
 //! compile lock and interpret when it is taken).
 //!
@@ -96,11 +96,16 @@ pub(crate) fn enqueue(contract: &Arc<Contract>) -> bool {
     true
 }
 
+/// The compiler threads' nice value: below execution, so compilation yields to it, but not the
+/// lowest: tiered callers never compile, and at nice 19 a machine busy executing (a client on
+/// all its cores) would starve the compilers and hot code would never get native.
+const NICE: libc::c_int = 10;
+
 fn worker() {
     // SAFETY: plain syscall on the calling thread (on Linux the nice value is per thread).
     #[cfg(target_os = "linux")]
     unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+        libc::setpriority(libc::PRIO_PROCESS, 0, NICE);
     }
     loop {
         let job = {

@@ -29,7 +29,7 @@ const REGION_SEGMENTS: usize = 256;
 
 /// Work in an uncompiled segment (entries times its instructions plus [`ENTRY_WORK`]) after
 /// which it is *hot*: a caller compiles it itself instead of waiting for the background compiler
-/// (which may be starved on a busy machine: it runs at the lowest priority), and a contract that
+/// (which may be starved on a busy machine: it runs at a low priority), and a contract that
 /// spent its [`CONTRACT_COMPILE_BUDGET_NANOS`] compiles it at all. A one-instruction segment is
 /// hot after 941 entries: interpreted through the stubs, an entry costs ~20 ns more than compiled
 /// code, so by then the caller has lost about what compiling it costs (~20 us). Bigger segments
@@ -110,7 +110,7 @@ pub(crate) fn plan_regions(segments: &Segments) -> Vec<Range<usize>> {
     regions
 }
 
-/// CPU time of the calling thread: compile cost that does not count the time a (lowest
+/// CPU time of the calling thread: compile cost that does not count the time a (low
 /// priority) background thread spent preempted. Falls back to 0 where unavailable.
 pub(crate) fn thread_cpu_nanos() -> u64 {
     let mut ts = libc::timespec {

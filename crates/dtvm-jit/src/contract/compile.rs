@@ -191,6 +191,12 @@ impl Contract {
                 }
             }
             self.mark_done(r);
+            if who == Who::Background {
+                // Published region by region: calls use each one as soon as it is ready, however
+                // long the rest takes a low-priority thread (a fresh page per region is the
+                // price).
+                self.publish(state, std::mem::take(&mut defined), who);
+            }
         }
         self.publish(state, defined, who);
         finished
