@@ -52,7 +52,7 @@ c_examples() {
 }
 
 # Every execution mode must pass every shared state-test fixture (see ../shared/fixtures/README.md).
-STATE_TEST_MODES=(interpreter multipass lazy)
+STATE_TEST_MODES=(interpreter multipass lazy tiered)
 
 state_tests() {
     local fixtures=../shared/fixtures/state_tests

@@ -52,7 +52,7 @@ pub const REVISIONS: [(&str, Revision); 15] = [
 ];
 
 /// The engines `--mode` accepts: dtvm's modes and the peer.
-pub const ENGINE_NAMES: [&str; 4] = ["interpreter", "multipass", "lazy", "revm"];
+pub const ENGINE_NAMES: [&str; 5] = ["interpreter", "multipass", "lazy", "tiered", "revm"];
 
 /// A `--mode` list: comma-separated names of [`ENGINE_NAMES`].
 pub fn parse_modes(list: &str) -> Result<Vec<String>, String> {
@@ -220,6 +220,8 @@ pub trait Runner {
     fn run_timed(&mut self) -> Duration;
     /// One execution, also returning what it produced, or why it could not be compared.
     fn run_checked(&mut self) -> Result<(Duration, Outcome), String>;
+    /// Runs the case until the engine has reached its steady state (after warm-up, untimed).
+    fn settle(&mut self) {}
 }
 
 /// Something that can prepare a [`Runner`] for a case.
@@ -245,6 +247,9 @@ impl Engine for DtvmEngine {
 /// A dtvm instance in one mode.
 pub struct DtvmEngine {
     vm: Arc<Vm>,
+    /// Tiered mode: compiles in the background once a contract is hot, so its steady state is
+    /// reached by running the case until its compilation settles.
+    tiered: bool,
 }
 
 pub enum ModeStatus {
@@ -266,7 +271,10 @@ impl DtvmEngine {
             EVMC_SET_OPTION_INVALID_VALUE => Unavailable("set_option returned INVALID_VALUE"),
             _ => Unavailable("set_option failed"),
         };
-        let engine = Self { vm: Arc::new(vm) };
+        let engine = Self {
+            vm: Arc::new(vm),
+            tiered: mode == "tiered",
+        };
         (engine, status)
     }
 
@@ -339,6 +347,8 @@ impl DtvmEngine {
             recipient: addr(&case.to),
             gas: setup.exec_gas,
             intrinsic: setup.intrinsic,
+            rev,
+            tiered: self.tiered,
         }
     }
 }
@@ -363,7 +373,16 @@ pub struct DtvmRunner {
     recipient: evmc_address,
     gas: i64,
     intrinsic: u64,
+    rev: Revision,
+    tiered: bool,
 }
+
+/// How long [`DtvmRunner::settle`] runs a case at most.
+const SETTLE_LIMIT: Duration = Duration::from_secs(5);
+/// Compilation has settled when this many runs in a row, over at least [`SETTLED_TIME`],
+/// compiled nothing new (a background compiler may be busy with a function meanwhile).
+const SETTLED_RUNS: usize = 20;
+const SETTLED_TIME: Duration = Duration::from_millis(100);
 
 impl DtvmRunner {
     fn message(&self) -> evmc_message {
@@ -395,6 +414,34 @@ impl DtvmRunner {
 impl Runner for DtvmRunner {
     fn reset(&mut self) {
         self.host.reset();
+    }
+
+    /// Tiered mode: runs the case until its contract is promoted, no compile job is pending and
+    /// nothing new was compiled for [`SETTLED_RUNS`] runs and [`SETTLED_TIME`] (or until
+    /// [`SETTLE_LIMIT`]): what a client calling it repeatedly would run.
+    fn settle(&mut self) {
+        if !self.tiered {
+            return;
+        }
+        let start = std::time::Instant::now();
+        let mut quiet = 0;
+        let mut since = start;
+        let mut compiled = dtvm_jit::tier_stats().functions_compiled;
+        while (quiet < SETTLED_RUNS || since.elapsed() < SETTLED_TIME)
+            && start.elapsed() < SETTLE_LIMIT
+        {
+            self.reset();
+            self.run_timed();
+            let stats = dtvm_jit::tier_stats();
+            let promoted = dtvm_jit::segment_stats(&self.code, self.rev).is_some();
+            if promoted && stats.pending_jobs == 0 && stats.functions_compiled == compiled {
+                quiet += 1;
+            } else {
+                quiet = 0;
+                since = std::time::Instant::now();
+                compiled = stats.functions_compiled;
+            }
+        }
     }
 
     fn run_timed(&mut self) -> Duration {

@@ -1,5 +1,6 @@
 //! The benchmark harness behind `dtvm bench` (and, through [`run`], `dtvm run`): dtvm's
-//! execution modes against revm on the evm-benchmarks suite and on synthetic cases.
+//! execution modes against revm on the evm-benchmarks suite and on synthetic cases; and, in
+//! [`many`], `dtvm many-contracts`, a client's workload measured per process.
 //!
 //! Per case: every engine runs once and the results (status, output, gas used, refund; for
 //! synthetic cases also the output a Rust model predicts) must agree and be a success, or the
@@ -10,6 +11,7 @@
 mod asm;
 mod cases;
 mod engines;
+pub mod many;
 mod report;
 pub mod run;
 mod synth;
@@ -238,6 +240,9 @@ fn bench_case(
                 warm_time[i] = warm_time[i].min(r.run_timed());
             }
         }
+    }
+    for r in runners.iter_mut() {
+        r.settle();
     }
     let rounds = timing.rounds.unwrap_or_else(|| {
         let per_round: Duration = warm_time.iter().sum();

@@ -27,6 +27,9 @@ pub enum Command {
     Statetest(StatetestArgs),
     /// Benchmark dtvm's modes against revm on the evm-benchmarks suite and synthetic cases
     Bench(BenchArgs),
+    /// A client's workload: thousands of distinct contracts called once to three times among a
+    /// few hot ones; per mode the process's CPU time, peak RSS and the hot calls' time
+    ManyContracts(ManyArgs),
 }
 
 /// One engine name (`--mode a,b` gives several).
@@ -191,6 +194,57 @@ impl BenchArgs {
             o.gas = g;
         }
         o
+    }
+}
+
+#[derive(Args)]
+pub struct ManyArgs {
+    /// Modes to measure, each in its own process
+    #[arg(long = "mode", visible_alias = "modes", value_name = "M,...", value_delimiter = ',',
+          default_value = "interpreter,multipass,lazy,tiered", value_parser = dtvm_mode)]
+    pub modes: Vec<String>,
+    /// Distinct cold contracts, each called 1-3 times
+    #[arg(long, value_name = "N", default_value = "20000")]
+    pub contracts: usize,
+    /// Hot contracts
+    #[arg(long, value_name = "N", default_value = "5", value_parser = at_least_one)]
+    pub hot: usize,
+    /// Calls of each hot contract, interleaved with the cold ones
+    #[arg(long, value_name = "N", default_value = "2000")]
+    pub hot_calls: usize,
+    /// Generator seed
+    #[arg(long, value_name = "N", default_value = "1")]
+    pub seed: u64,
+    /// Internal: measure the one mode given, in this process, and print its figures
+    #[arg(long, hide = true)]
+    pub child: bool,
+}
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("takes a number of at least 1".into()),
+    }
+}
+
+impl ManyArgs {
+    pub fn into_options(self) -> dtvm_bench::many::Options {
+        dtvm_bench::many::Options {
+            modes: self.modes,
+            contracts: self.contracts,
+            hot: self.hot,
+            hot_calls: self.hot_calls,
+            seed: self.seed,
+            child: self.child,
+        }
+    }
+}
+
+/// One dtvm mode (not revm): the modes the VM's `mode` option takes.
+fn dtvm_mode(s: &str) -> Result<String, String> {
+    match engine(s)? {
+        m if m == "revm" => Err("revm is not a dtvm mode".into()),
+        m => Ok(m),
     }
 }
 

@@ -3,7 +3,7 @@
 //! This crate is the command line only: clap parses it (usage errors exit with status 2, as
 //! clap does), [`progress`] draws progress, `DTVM_LOG` filters the `tracing` logs the engines
 //! emit (e.g. `DTVM_LOG=debug`, `DTVM_LOG=dtvm_jit=debug`). The work is dtvm-bench's (`run`,
-//! `bench`) and dtvm-state's (`statetest`).
+//! `bench`, `many-contracts`) and dtvm-state's (`statetest`).
 mod args;
 mod progress;
 mod statetest;
@@ -23,6 +23,7 @@ fn main() {
             let reporter = progress::BenchProgress::new();
             dtvm_bench::bench(a.into_options(), &reporter)
         }
+        args::Command::ManyContracts(a) => dtvm_bench::many::main(a.into_options()),
     };
     std::process::exit(code)
 }

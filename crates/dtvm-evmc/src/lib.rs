@@ -104,6 +104,7 @@ fn run(
         Mode::Interpreter => dtvm_interp::execute(ctx, rev, msg, code),
         Mode::Multipass => dtvm_jit::execute(ctx, rev, msg, code, false),
         Mode::Lazy => dtvm_jit::execute(ctx, rev, msg, code, true),
+        Mode::Tiered => dtvm_jit::execute_tiered(ctx, rev, msg, code),
     }
 }
 

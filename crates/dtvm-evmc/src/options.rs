@@ -1,7 +1,9 @@
-//! Execution mode selection: the `mode` / `enable_lazy_compile` options and their environment
-//! variables; and the `trace` option (`DTVM_EVM_TRACE`), independent of the mode.
+//! Options and their environment variables: the execution mode (`mode`,
+//! `enable_lazy_compile`) and `trace` (`DTVM_EVM_TRACE`), per VM, and the JIT's settings (cache
+//! limit, compiler threads, tiered promotion), which are process-wide because the code cache and
+//! the compilers are.
 //!
-//! The state is one effective [`Mode`], not a mode plus a separate lazy flag: every accepted
+//! The mode state is one effective [`Mode`], not a mode plus a separate lazy flag: every accepted
 //! `set_option` call sets the mode outright, so the outcome is always that of the last call and
 //! never a combination with something set earlier (a `mode=multipass` after
 //! `enable_lazy_compile=true` means eager multipass, not lazy).
@@ -19,10 +21,12 @@ pub enum Mode {
     Multipass = 1,
     /// Multipass JIT that compiles lazily (what `enable_lazy_compile=true` selects).
     Lazy = 2,
+    /// Interpreter first; contracts that get hot are compiled in the background.
+    Tiered = 3,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 3] = [Mode::Interpreter, Mode::Multipass, Mode::Lazy];
+    pub const ALL: [Mode; 4] = [Mode::Interpreter, Mode::Multipass, Mode::Lazy, Mode::Tiered];
 
     /// The mode a VM starts in when neither the environment nor `set_option` chose one.
     pub const DEFAULT: Mode = Mode::Interpreter;
@@ -32,6 +36,7 @@ impl Mode {
             Mode::Interpreter => "interpreter",
             Mode::Multipass => "multipass",
             Mode::Lazy => "lazy",
+            Mode::Tiered => "tiered",
         }
     }
 
@@ -46,6 +51,7 @@ impl Mode {
         match v {
             1 => Mode::Multipass,
             2 => Mode::Lazy,
+            3 => Mode::Tiered,
             _ => Mode::Interpreter,
         }
     }
@@ -87,11 +93,101 @@ pub const OPTION_TRACE: &str = "trace";
 /// Whether `name` is an option dtvm knows.
 pub fn is_known(name: &str) -> bool {
     matches!(name, OPTION_MODE | OPTION_LAZY | OPTION_TRACE)
+        || JIT_SETTINGS.iter().any(|j| j.option == name)
 }
 
 pub const ENV_MODE: &str = "DTVM_EVM_MODE";
 pub const ENV_LAZY: &str = "DTVM_EVM_LAZY_COMPILE";
 pub const ENV_TRACE: &str = "DTVM_EVM_TRACE";
+
+/// A process-wide JIT setting: its option name, environment variable and parser.
+pub struct JitSetting {
+    pub option: &'static str,
+    pub env: &'static str,
+    parse: fn(&str) -> Option<dtvm_jit::Setting>,
+}
+
+fn number<T: std::str::FromStr>(value: &str) -> Option<T> {
+    value.parse().ok()
+}
+
+/// The JIT's settings (see README's options table). `DTVM_EVM_LAZY_BG_THREADS` is also read by
+/// the JIT itself when no VM set it.
+pub const JIT_SETTINGS: [JitSetting; 7] = {
+    use dtvm_jit::Setting::*;
+    [
+        JitSetting {
+            option: "jit_cache_mb",
+            env: "DTVM_EVM_JIT_CACHE_MB",
+            parse: |v| {
+                number::<usize>(v)
+                    .and_then(|mb| mb.checked_mul(1 << 20))
+                    .map(CacheLimitBytes)
+            },
+        },
+        JitSetting {
+            option: "jit_threads",
+            env: "DTVM_EVM_LAZY_BG_THREADS",
+            parse: |v| number(v).map(Threads),
+        },
+        JitSetting {
+            option: "tiered_hot_gas",
+            env: "DTVM_EVM_TIERED_HOT_GAS",
+            parse: |v| number(v).map(HotGas),
+        },
+        JitSetting {
+            option: "jit_max_pending",
+            env: "DTVM_EVM_JIT_MAX_PENDING",
+            parse: |v| number(v).map(MaxPending),
+        },
+        JitSetting {
+            option: "jit_max_code_size",
+            env: "DTVM_EVM_JIT_MAX_CODE_SIZE",
+            parse: |v| number(v).map(MaxCodeSize),
+        },
+        JitSetting {
+            option: "jit_idle_evict_secs",
+            env: "DTVM_EVM_JIT_IDLE_EVICT_SECS",
+            parse: |v| number(v).map(IdleEvictSecs),
+        },
+        JitSetting {
+            option: "tiered_compile_now",
+            env: "DTVM_EVM_TIERED_COMPILE_NOW",
+            parse: |v| parse_bool(v).map(CompileNow),
+        },
+    ]
+};
+
+/// Parses a JIT setting given by option name; `Ok(None)` when `name` is not one.
+pub fn parse_jit_setting(
+    name: &str,
+    value: Option<&str>,
+) -> Result<Option<dtvm_jit::Setting>, OptionError> {
+    let Some(setting) = JIT_SETTINGS.iter().find(|j| j.option == name) else {
+        return Ok(None);
+    };
+    parse_value(name, value, setting.parse).map(Some)
+}
+
+/// Applies the JIT settings found in the environment (`get` reads a variable); a bad value is
+/// reported through `warn` and skipped.
+pub fn jit_settings_from_env(
+    get: &dyn Fn(&str) -> Option<std::ffi::OsString>,
+    warn: &mut dyn FnMut(String),
+) {
+    for setting in &JIT_SETTINGS {
+        let Some(value) = get(setting.env) else {
+            continue;
+        };
+        match value.to_str().and_then(|v| (setting.parse)(v.trim())) {
+            Some(s) => dtvm_jit::configure(s),
+            None => warn(format!(
+                "ignoring {}={value:?}: not a valid value",
+                setting.env
+            )),
+        }
+    }
+}
 
 /// Per-VM options. `execute` may run on other threads while a host calls `set_option`, so the
 /// mode lives in an atomic; a call that is already running keeps the mode it started with.
@@ -127,19 +223,26 @@ impl Options {
     }
 
     /// Applies one option. `value` is `None` when the host passed NULL. On error nothing changes.
+    /// A JIT setting applies to the whole process.
     pub fn set(&self, name: &str, value: Option<&str>) -> Result<(), OptionError> {
         if name == OPTION_TRACE {
             let on = parse_value(name, value, parse_bool)?;
             self.trace.store(on, Ordering::Relaxed);
             return Ok(());
         }
+        if let Some(setting) = parse_jit_setting(name, value)? {
+            dtvm_jit::configure(setting);
+            return Ok(());
+        }
         self.apply(Transition::parse(name, value)?)
     }
 
     /// Reads `DTVM_EVM_MODE` then `DTVM_EVM_LAZY_COMPILE` (a fixed order, so lazy=true in the
-    /// environment wins over a mode there). A bad value is reported and skipped.
-    /// `DTVM_EVM_TRACE` is read too (a bad value is reported and tracing stays off).
+    /// environment wins over a mode there), and the JIT settings' variables. A bad value is
+    /// reported and skipped. `DTVM_EVM_TRACE` is read too (a bad value is reported and tracing
+    /// stays off).
     pub fn from_env() -> Self {
+        jit_settings_from_env(&|name| std::env::var_os(name), &mut |msg| warn(&msg));
         let options = Self::from_env_values(
             std::env::var_os(ENV_MODE).as_deref(),
             std::env::var_os(ENV_LAZY).as_deref(),
@@ -268,6 +371,9 @@ mod tests {
         assert_eq!(o.mode(), Mode::DEFAULT);
         assert_eq!(o.set("mode", Some("interpreter")), Ok(()));
         assert_eq!(o.set("mode", Some("Interpreter")), Ok(()));
+        assert_eq!(o.set("mode", Some("TIERED")), Ok(()));
+        assert_eq!(o.mode(), Mode::Tiered);
+        assert_eq!(o.set("mode", Some("interpreter")), Ok(()));
         for bad in ["", "interp", "jit", " interpreter", "interpreter\n"] {
             assert!(matches!(
                 o.set("mode", Some(bad)),
@@ -322,6 +428,47 @@ mod tests {
         assert!(o.set("trace", None).is_err());
         assert!(o.trace(), "a refused value changes nothing");
         assert_eq!(o.mode(), Mode::DEFAULT, "trace is not a mode");
+    }
+
+    #[test]
+    fn jit_setting_values() {
+        use dtvm_jit::Setting;
+        assert_eq!(
+            parse_jit_setting("jit_cache_mb", Some("64")),
+            Ok(Some(Setting::CacheLimitBytes(64 << 20)))
+        );
+        assert_eq!(
+            parse_jit_setting("tiered_compile_now", Some("TRUE")),
+            Ok(Some(Setting::CompileNow(true)))
+        );
+        assert_eq!(
+            parse_jit_setting("jit_threads", Some("0")),
+            Ok(Some(Setting::Threads(0)))
+        );
+        assert_eq!(parse_jit_setting("mode", Some("1")), Ok(None));
+        for (name, bad) in [
+            ("jit_cache_mb", "-1"),
+            ("jit_cache_mb", "99999999999999999999"),
+            ("tiered_hot_gas", "lots"),
+            ("jit_max_code_size", ""),
+            ("tiered_compile_now", "2"),
+        ] {
+            assert!(
+                matches!(
+                    parse_jit_setting(name, Some(bad)),
+                    Err(OptionError::InvalidValue(_))
+                ),
+                "{name}={bad}"
+            );
+        }
+        assert!(JIT_SETTINGS.iter().all(|j| is_known(j.option)));
+        let mut warnings = Vec::new();
+        jit_settings_from_env(
+            &|name| (name == "DTVM_EVM_JIT_MAX_PENDING").then(|| "many".into()),
+            &mut |w| warnings.push(w),
+        );
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("DTVM_EVM_JIT_MAX_PENDING"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_jit::{JITBuilder, JITMemoryProvider, JITModule};
 use cranelift_module::{FuncId, Module};
 use dtvm_core::analysis::CodeAnalysis;
 use dtvm_runtime::Frame;
@@ -98,23 +98,40 @@ pub(crate) struct Tables {
     pub code_len: usize,
 }
 
+/// Cranelift's per-function working state, reused by every compilation on a thread.
+struct Scratch {
+    ctx: Context,
+    fctx: FunctionBuilderContext,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self {
+            ctx: Context::new(),
+            fctx: FunctionBuilderContext::new(),
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
+}
+
 /// One contract's JIT module. Not `Sync` (Cranelift's `JITModule` is not): the owner keeps it
 /// behind a lock and publishes only the finished function pointers.
 pub(crate) struct Compiler {
     module: JITModule,
-    ctx: Context,
-    fctx: FunctionBuilderContext,
     tail_sig: Signature,
     frame_sig: Signature,
     pure_sig: Signature,
 }
 
 impl Compiler {
-    pub(crate) fn new() -> Result<Self, String> {
-        let module = JITModule::new(JITBuilder::with_isa(
-            isa()?,
-            cranelift_module::default_libcall_names(),
-        ));
+    /// A compiler whose code lives in `memory`.
+    pub(crate) fn new(memory: Box<dyn JITMemoryProvider + Send>) -> Result<Self, String> {
+        let mut builder = JITBuilder::with_isa(isa()?, cranelift_module::default_libcall_names());
+        builder.memory_provider(memory);
+        let module = JITModule::new(builder);
         let tail_sig = tail_signature(&module);
         let mut frame_sig = Signature::new(CallConv::SystemV);
         frame_sig.params.push(AbiParam::new(I64));
@@ -122,9 +139,7 @@ impl Compiler {
         let mut pure_sig = Signature::new(CallConv::SystemV);
         pure_sig.params.push(AbiParam::new(I64));
         Ok(Self {
-            ctx: module.make_context(),
             module,
-            fctx: FunctionBuilderContext::new(),
             tail_sig,
             frame_sig,
             pure_sig,
@@ -143,27 +158,35 @@ impl Compiler {
     ) -> Result<(FuncId, usize), CompileError> {
         // A panic inside Cranelift (a bug, ours or its) must not fail the execution: the
         // segments run in the interpreter instead, and the caller stops using this compiler.
+        // Cranelift's working state is the compiling thread's, not the contract's: it keeps the
+        // capacity of the largest function it compiled, which per contract would cost far more
+        // than the contract's code. One that saw a panic is dropped.
+        let mut scratch = SCRATCH.take().unwrap_or_default();
         let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.define_unchecked(analysis, all, segments.clone(), tables)
+            self.define_unchecked(&mut scratch, analysis, all, segments.clone(), tables)
         }));
-        attempt.unwrap_or_else(|_| {
-            self.module.clear_context(&mut self.ctx);
-            self.fctx = FunctionBuilderContext::new();
-            Err(CompileError::Panicked)
-        })
+        match attempt {
+            Ok(result) => {
+                SCRATCH.set(Some(scratch));
+                result
+            }
+            Err(_) => Err(CompileError::Panicked),
+        }
     }
 
     fn define_unchecked(
         &mut self,
+        scratch: &mut Scratch,
         analysis: &CodeAnalysis,
         all: &Segments,
         segments: Range<usize>,
         tables: &Tables,
     ) -> Result<(FuncId, usize), CompileError> {
-        self.ctx.func.signature = self.tail_sig.clone();
+        let Scratch { ctx, fctx } = scratch;
+        ctx.func.signature = self.tail_sig.clone();
         let config = self.module.target_config();
         {
-            let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
+            let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
             let sigs = Sigs {
                 frame: b.import_signature(self.frame_sig.clone()),
                 pure: b.import_signature(self.pure_sig.clone()),
@@ -172,27 +195,24 @@ impl Compiler {
             translate::lower_region(b, config, analysis, all, segments.clone(), tables, sigs);
         }
         let disasm = std::env::var_os("DTVM_JIT_DISASM").is_some();
-        self.ctx.set_disasm(disasm);
+        ctx.set_disasm(disasm);
         let result = (|| {
             let id = self
                 .module
                 .declare_anonymous_function(&self.tail_sig)
                 .map_err(|e| CompileError::Codegen(e.to_string()))?;
             self.module
-                .define_function(id, &mut self.ctx)
+                .define_function(id, ctx)
                 .map_err(|e| CompileError::Codegen(format!("{e:?}")))?;
-            let size = self
-                .ctx
-                .compiled_code()
-                .map_or(0, |c| c.code_buffer().len());
+            let size = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
             if disasm {
-                if let Some(text) = self.ctx.compiled_code().and_then(|c| c.vcode.as_ref()) {
+                if let Some(text) = ctx.compiled_code().and_then(|c| c.vcode.as_ref()) {
                     eprintln!("; region {segments:?}\n{text}");
                 }
             }
             Ok((id, size))
         })();
-        self.module.clear_context(&mut self.ctx);
+        self.module.clear_context(ctx);
         result
     }
 

@@ -41,6 +41,7 @@ pub enum Engine {
     Interp,
     Multipass,
     Lazy,
+    Tiered,
 }
 
 impl From<Engine> for Exec {
@@ -51,6 +52,7 @@ impl From<Engine> for Exec {
                 |ctx, rev, msg, code| dtvm_jit::execute(ctx, rev, msg, code, false)
             }
             Engine::Lazy => |ctx, rev, msg, code| dtvm_jit::execute(ctx, rev, msg, code, true),
+            Engine::Tiered => dtvm_jit::execute_tiered,
         }
     }
 }

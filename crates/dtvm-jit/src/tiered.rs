@@ -1,0 +1,172 @@
+//! Tiered execution: every contract starts in the plain interpreter; the gas its interpreted
+//! calls use is its *heat*, which halves every [`HEAT_HALF_LIFE_SECS`] so old heat fades. A
+//! contract whose heat reaches the hot threshold is promoted: it enters the code cache and is
+//! queued to the background compilers, which compile the regions its calls enter (on demand,
+//! never the whole contract). Calls after promotion run on its slot table, so compiled regions
+//! and interpreted segments interleave as they are published. Callers never compile and never
+//! wait (unless the compile-now debug switch is on); code that never gets hot is never compiled.
+//!
+//! Invariants: a (code, revision) is either in the heat table or in the code cache, not both
+//! (promotion moves it; an evicted contract starts cold again). The heat table is bounded
+//! ([`MAX_HEAT_ENTRIES`]): when full, cold entries are dropped first.
+
+use crate::background;
+use crate::code_cache::{self, Key};
+use crate::config::{self, HEAT_HALF_LIFE_SECS};
+use crate::contract::{CallerPolicy, Contract};
+use crate::policy::CALL_COMPILE_BUDGET;
+use crate::stats::{PROMOTIONS, PROMOTIONS_DEFERRED};
+use crate::stubs::Stubs;
+use ::evmc_vm::sys::*;
+use ::evmc_vm::{ExecutionContext, ExecutionMessage, ExecutionResult};
+use dtvm_core::Revision;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const SHARDS: usize = 16;
+/// Contracts the heat table tracks at most (~50 bytes each).
+pub(crate) const MAX_HEAT_ENTRIES: usize = 1 << 16;
+/// How long a compile-now promotion may compile in the caller.
+const COMPILE_NOW_BUDGET: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Copy)]
+struct Heat {
+    gas: u64,
+    /// The half-life window `gas` was last brought up to date in.
+    window: u64,
+}
+
+type Shard = Mutex<HashMap<Key, Heat>>;
+
+static HEAT: once_cell::sync::Lazy<[Shard; SHARDS]> =
+    once_cell::sync::Lazy::new(|| std::array::from_fn(|_| Mutex::new(HashMap::new())));
+
+fn shard(key: &Key) -> &'static Shard {
+    &HEAT[(key.0 as usize) % SHARDS]
+}
+
+fn window() -> u64 {
+    code_cache::now_ms() / (HEAT_HALF_LIFE_SECS * 1000)
+}
+
+/// Adds `gas` to the heat of `key`; returns its heat now.
+fn add_heat(key: &Key, gas: u64) -> u64 {
+    let now = window();
+    let mut table = shard(key).lock().unwrap_or_else(|e| e.into_inner());
+    if !table.contains_key(key) && table.len() >= MAX_HEAT_ENTRIES / SHARDS {
+        make_room(&mut table, now);
+    }
+    let heat = table.entry(*key).or_insert(Heat {
+        gas: 0,
+        window: now,
+    });
+    heat.gas = decayed(*heat, now).saturating_add(gas);
+    heat.window = now;
+    heat.gas
+}
+
+fn decayed(heat: Heat, now: u64) -> u64 {
+    heat.gas >> now.saturating_sub(heat.window).min(63)
+}
+
+/// Drops the coldest half of a full shard.
+#[cold]
+fn make_room(table: &mut HashMap<Key, Heat>, now: u64) {
+    let mut heats: Vec<u64> = table.values().map(|h| decayed(*h, now)).collect();
+    let middle = heats.len() / 2;
+    let (_, &mut median, _) = heats.select_nth_unstable(middle);
+    table.retain(|_, h| decayed(*h, now) > median);
+    if table.len() > middle {
+        // Mostly equal heats: make room anyway.
+        table.clear();
+    }
+}
+
+/// Forgets all heat (with [`crate::clear_cache`]).
+pub(crate) fn clear_heat() {
+    for shard in HEAT.iter() {
+        shard.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+/// Runs `code` for `msg` at `rev`: compiled code if the contract was promoted, otherwise the
+/// interpreter, counting heat.
+pub(crate) fn execute(
+    ctx: &mut ExecutionContext,
+    rev: Revision,
+    msg: &ExecutionMessage,
+    code: &[u8],
+    stubs: &'static Stubs,
+) -> ExecutionResult {
+    let key = code_cache::key(code, rev);
+    if let Some(contract) = code_cache::lookup(&key, code) {
+        return run_promoted(ctx, rev, msg, &contract);
+    }
+    let result = crate::interpret(ctx, rev, msg, code);
+    // Gas the call used: failures other than REVERT consume all gas whatever ran, so they
+    // count for nothing.
+    let used = match result.status_code {
+        EVMC_SUCCESS | EVMC_REVERT => msg.gas().saturating_sub(result.gas_left).max(0) as u64,
+        _ => 0,
+    };
+    if used > 0
+        && add_heat(&key, used) >= config::hot_gas()
+        && code.len() <= config::max_code_size()
+    {
+        promote(&key, code, rev, stubs);
+    }
+    result
+}
+
+/// A promoted contract's call: its compiled regions and the interpreter for the rest.
+#[inline(never)]
+fn run_promoted(
+    ctx: &mut ExecutionContext,
+    rev: Revision,
+    msg: &ExecutionMessage,
+    contract: &Arc<Contract>,
+) -> ExecutionResult {
+    let (policy, deadline) = if config::compile_now() {
+        (CallerPolicy::Compiles, Instant::now() + CALL_COMPILE_BUDGET)
+    } else {
+        (CallerPolicy::Never, Instant::now())
+    };
+    dtvm_runtime::execute_analyzed(ctx, rev, msg, contract.analysis(), |frame| {
+        contract.run(frame, deadline, policy)
+    })
+}
+
+/// Moves a hot contract from the heat table into the code cache and queues it for the
+/// background compilers (or, with compile-now, compiles it here). Put off, heat kept, when
+/// the compilers already have their cap of pending jobs.
+#[cold]
+#[inline(never)]
+fn promote(key: &Key, code: &[u8], rev: Revision, stubs: &'static Stubs) {
+    let now = config::compile_now();
+    if !now && (!background::enabled() || background::pending() >= config::max_pending()) {
+        PROMOTIONS_DEFERRED.fetch_add(1, Relaxed);
+        return;
+    }
+    let (contract, created) = code_cache::contract(key, code, rev, stubs);
+    shard(key)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(key);
+    if !created {
+        return;
+    }
+    contract.on_demand.store(true, Relaxed);
+    PROMOTIONS.fetch_add(1, Relaxed);
+    tracing::debug!(
+        code_len = code.len(),
+        rev = ?rev,
+        "dtvm-jit: tiered promotes a hot contract"
+    );
+    // Without compile-now, the regions its next calls enter are requested from the background
+    // compilers as they are entered.
+    if now {
+        contract.compile_all(Instant::now() + COMPILE_NOW_BUDGET);
+    }
+}
