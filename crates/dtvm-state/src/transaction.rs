@@ -345,6 +345,8 @@ pub fn validate(
 pub struct Receipt {
     pub status: sys::evmc_status_code,
     pub gas_used: i64,
+    /// The top frame's output: RETURN or REVERT data of a call, REVERT data of a create.
+    pub output: Bytes,
     pub logs: Vec<Log>,
     pub post: WorldState,
     /// Host-side fatal errors (a precompile library failure): the result cannot be trusted.
@@ -402,6 +404,32 @@ fn apply_authorizations(
     refund
 }
 
+/// An executed transaction before its post-state is built: the working state holds only what
+/// the transaction touched, so dropping it costs what the transaction did, not the size of the
+/// pre-state (what a timed run wants).
+pub struct Executed<'a> {
+    pub status: sys::evmc_status_code,
+    pub gas_used: i64,
+    pub output: Bytes,
+    pub logs: Vec<Log>,
+    pub state: State<'a>,
+    pub host_errors: Vec<String>,
+}
+
+impl Executed<'_> {
+    /// The receipt with the committed post-state.
+    pub fn into_receipt(self, rev: Revision) -> Receipt {
+        Receipt {
+            status: self.status,
+            gas_used: self.gas_used,
+            output: self.output,
+            logs: self.logs,
+            post: self.state.post_state(rev),
+            host_errors: self.host_errors,
+        }
+    }
+}
+
 /// Executes a transaction that passed [`validate`] and returns its receipt with the post-state.
 pub fn transition(
     pre: &WorldState,
@@ -411,6 +439,19 @@ pub fn transition(
     vm: &Vm,
     gas: TxGas,
 ) -> Receipt {
+    execute(pre, block, tx, rev, vm, gas).into_receipt(rev)
+}
+
+/// Executes a transaction that passed [`validate`]: the whole transition except building the
+/// post-state.
+pub fn execute<'a>(
+    pre: &'a WorldState,
+    block: &BlockEnv,
+    tx: &Transaction,
+    rev: Revision,
+    vm: &Vm,
+    gas: TxGas,
+) -> Executed<'a> {
     let mut state = State::new(pre);
     state.get_or_insert(&tx.sender, false).nonce += 1;
 
@@ -507,11 +548,12 @@ pub fn transition(
     let coinbase = state.touch(&block.coinbase);
     coinbase.balance = coinbase.balance.saturating_add(fee);
 
-    Receipt {
+    Executed {
         status: result.status_code,
         gas_used,
+        output: Bytes::from(result.output),
         logs,
-        post: state.post_state(rev),
+        state,
         host_errors,
     }
 }

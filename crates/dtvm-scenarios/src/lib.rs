@@ -1,0 +1,140 @@
+//! dtvm-scenarios: real contracts as workloads. Uniswap v2-core 1.0.1 and v3-core 1.0.1, as
+//! published on npm, driven by transaction sequences (deploy tokens and factories, create pairs
+//! and pools, add liquidity, swap both ways, ERC-20 transfers and approvals).
+//!
+//! Every transaction runs on revm's full transaction path first: revm is the reference, and its
+//! result (status, gas used, output, logs, post-state) is what every dtvm mode must reproduce
+//! through `dtvm-state`'s host (real CREATE/CREATE2, storage, logs, refunds). A step is one
+//! transaction with the pre-state it runs on, so each one can be re-run alone (steady state) or
+//! written out as a state test.
+//!
+//! Module map:
+//! * [`abi`]: hand ABI encoding (selectors from signatures).
+//! * [`artifacts`]: the npm artifacts, read at run time from `../shared/fixtures/contracts`.
+//! * [`router`]: the assembled V3 callback router.
+//! * [`reference`]: revm's transaction path, and its result as an [`Observed`].
+//! * [`dtvm`]: the same transaction through `dtvm-state` and an `evmc_vm*`.
+//! * [`scenarios`]: the scripts: which transactions, in which order.
+//! * [`statetests`]: steps as state-test JSON (expected post-state root and logs hash from revm).
+pub mod abi;
+pub mod artifacts;
+pub mod dtvm;
+pub mod reference;
+pub mod router;
+pub mod scenarios;
+pub mod statetests;
+
+use alloy_primitives::{Address, Bytes, B256, U256};
+use dtvm_state::state::WorldState;
+use dtvm_state::statetest::first_state_difference;
+use dtvm_state::transaction::{BlockEnv, Transaction};
+use dtvm_state::trie::Log;
+use evmc_vm::Revision;
+
+pub use scenarios::{build_all, Kind, Scenario, Step};
+
+/// The revision every scenario runs at, and its fork name in state-test `post` sections.
+pub const REV: Revision = evmc_vm::sys::EVMC_CANCUN;
+pub const FORK: &str = "Cancun";
+
+/// The block every transaction is included in.
+pub fn block() -> BlockEnv {
+    BlockEnv {
+        number: 1,
+        timestamp: 1_000,
+        gas_limit: 30_000_000,
+        coinbase: Address::repeat_byte(0xc0),
+        prev_randao: B256::with_last_byte(0x2a),
+        base_fee: U256::from(BASE_FEE),
+        excess_blob_gas: 0,
+        chain_id: U256::from(1),
+        blob_schedule: None,
+    }
+}
+
+/// Base fee of [`block`] and the gas price of every transaction: the coinbase earns the
+/// difference per unit of gas used.
+pub const BASE_FEE: u64 = 7;
+pub const GAS_PRICE: u64 = 10;
+/// Gas limit of every transaction: above what any step needs (a V3 factory deploy is ~5 M).
+pub const TX_GAS_LIMIT: u64 = 15_000_000;
+
+/// How a transaction ended, in terms both engines report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Success,
+    Revert,
+    /// Any exceptional halt (out of gas, invalid instruction, ...).
+    Halt,
+}
+
+/// What a transaction produced: the fields every engine must agree on.
+#[derive(Clone, Debug)]
+pub struct Observed {
+    pub status: Status,
+    /// Gas used by the transaction after the refund (what a receipt records).
+    pub gas_used: u64,
+    /// Output of a call; revert data of a failed create. A successful create's output is its
+    /// deployed code, compared through the post-state instead (EVMC leaves it empty).
+    pub output: Bytes,
+    pub logs: Vec<Log>,
+    /// The committed state after the transaction.
+    pub post: WorldState,
+}
+
+impl Observed {
+    /// The first field in which `self` (an engine under test) differs from `reference`.
+    pub fn diff(&self, reference: &Observed) -> Option<String> {
+        if self.status != reference.status {
+            return Some(format!(
+                "status {:?}, reference {:?}",
+                self.status, reference.status
+            ));
+        }
+        if self.gas_used != reference.gas_used {
+            return Some(format!(
+                "gas used {}, reference {}",
+                self.gas_used, reference.gas_used
+            ));
+        }
+        if self.output != reference.output {
+            return Some(format!(
+                "output {}, reference {}",
+                self.output, reference.output
+            ));
+        }
+        if self.logs != reference.logs {
+            let i = self
+                .logs
+                .iter()
+                .zip(&reference.logs)
+                .position(|(a, b)| a != b)
+                .unwrap_or(self.logs.len().min(reference.logs.len()));
+            return Some(format!(
+                "logs differ at #{i} ({} logs, reference {})",
+                self.logs.len(),
+                reference.logs.len()
+            ));
+        }
+        if self.post != reference.post {
+            let what = first_state_difference(&reference.post, &self.post)
+                .unwrap_or_else(|| "an account's cached code hash".into());
+            return Some(format!("post-state: {what}"));
+        }
+        None
+    }
+}
+
+/// A legacy transaction of the scenarios: [`GAS_PRICE`], [`TX_GAS_LIMIT`], no value.
+pub fn transaction(sender: Address, nonce: u64, to: Option<Address>, data: Vec<u8>) -> Transaction {
+    Transaction {
+        sender,
+        to,
+        nonce,
+        gas_limit: TX_GAS_LIMIT,
+        max_fee_per_gas: U256::from(GAS_PRICE),
+        max_priority_fee_per_gas: U256::from(GAS_PRICE),
+        data: Bytes::from(data),
+        ..Default::default()
+    }
+}
