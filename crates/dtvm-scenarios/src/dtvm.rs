@@ -5,7 +5,7 @@
 //! The timed region is validation plus execution up to the receipt's figures; building the
 //! committed post-state (a copy of the pre-state with the changes applied) happens after the
 //! clock stops, as revm's `transact` also returns only the changed accounts.
-use crate::{Observed, Status, REV};
+use crate::{Observed, Status, TxRunner, REV};
 use alloy_primitives::Bytes;
 use dtvm_state::state::WorldState;
 use dtvm_state::transaction::{execute, validate, BlockEnv, Transaction};
@@ -90,5 +90,14 @@ impl<'a> DtvmTx<'a> {
         let took = start.elapsed();
         std::hint::black_box(&executed);
         took
+    }
+}
+
+impl TxRunner for DtvmTx<'_> {
+    fn run(&mut self) -> Result<(Duration, Observed), String> {
+        DtvmTx::run(self)
+    }
+    fn run_timed(&mut self) -> Duration {
+        DtvmTx::run_timed(self)
     }
 }

@@ -125,6 +125,16 @@ impl Observed {
     }
 }
 
+/// One step's transaction prepared on one engine, re-runnable from the same pre-state: what a
+/// bench times. `run` is a checked run (compare its result with the step's expected one before
+/// trusting any time); `run_timed` times the transaction alone and drops its result after the
+/// clock stops. The first `run` in a process that has not executed the step's code before is
+/// its cold (first-call) latency.
+pub trait TxRunner {
+    fn run(&mut self) -> Result<(std::time::Duration, Observed), String>;
+    fn run_timed(&mut self) -> std::time::Duration;
+}
+
 /// A legacy transaction of the scenarios: [`GAS_PRICE`], [`TX_GAS_LIMIT`], no value.
 pub fn transaction(sender: Address, nonce: u64, to: Option<Address>, data: Vec<u8>) -> Transaction {
     Transaction {

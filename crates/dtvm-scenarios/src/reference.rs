@@ -4,7 +4,7 @@
 //!
 //! `transact` does not commit, so every run of a [`RevmTx`] starts from the same pre-state; the
 //! database and revm's bytecode analysis stay warm between runs, as dtvm's code caches do.
-use crate::{Observed, Status};
+use crate::{Observed, Status, TxRunner};
 use alloy_primitives::{Address, Bytes, B256, U256};
 use dtvm_state::state::{AccountData, WorldState, EMPTY_CODE_HASH};
 use dtvm_state::transaction::Transaction;
@@ -190,6 +190,15 @@ impl RevmTx {
         let took = start.elapsed();
         std::hint::black_box(&r);
         took
+    }
+}
+
+impl TxRunner for RevmTx {
+    fn run(&mut self) -> Result<(Duration, Observed), String> {
+        RevmTx::run(self)
+    }
+    fn run_timed(&mut self) -> Duration {
+        RevmTx::run_timed(self)
     }
 }
 
