@@ -1,5 +1,5 @@
-//! `dtvm`: run bytecode, run state tests, run benchmarks.
-mod bench;
+//! `dtvm`: run bytecode, run state tests, run benchmarks. The bench harness and `run` live in
+//! dtvm-bench; this crate parses the command line and prints.
 mod statetest;
 
 fn usage() -> ! {
@@ -9,26 +9,14 @@ fn usage() -> ! {
     std::process::exit(2)
 }
 
-/// A subcommand's parsed options, or its exit status (2) after printing why (an empty reason is
-/// a request for help) and its usage.
-fn options<T>(command: &str, usage: &str, parsed: Result<T, String>) -> Result<T, i32> {
-    parsed.map_err(|e| {
-        if !e.is_empty() {
-            eprintln!("{command}: {e}");
-        }
-        eprintln!("{usage}");
-        2
-    })
-}
-
 fn main() {
     let mut args = std::env::args().skip(1);
     let Some(cmd) = args.next() else { usage() };
     let rest: Vec<String> = args.collect();
     let code = match cmd.as_str() {
         "statetest" => statetest::main(&rest),
-        "bench" => bench::main(&rest),
-        "run" => bench::run::main(&rest),
+        "bench" => dtvm_bench::main(&rest),
+        "run" => dtvm_bench::run::main(&rest),
         _ => usage(),
     };
     std::process::exit(code)

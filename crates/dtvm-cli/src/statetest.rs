@@ -144,7 +144,7 @@ struct Job {
 }
 
 pub fn main(args: &[String]) -> i32 {
-    let opts = match crate::options("statetest", USAGE, parse_args(args)) {
+    let opts = match dtvm_bench::options("statetest", USAGE, parse_args(args)) {
         Ok(o) => o,
         Err(status) => return status,
     };

@@ -4,6 +4,8 @@
 //! refuse, so these types are written by hand, in the header's order, and pinned by layout tests.
 //! Names follow the C header so that a reader can check them line by line.
 #![allow(non_camel_case_types)]
+// Every item mirrors one of `evmc.h` under the same name; the header is its documentation.
+#![allow(missing_docs)]
 
 use std::os::raw::{c_char, c_int};
 

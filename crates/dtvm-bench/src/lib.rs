@@ -1,5 +1,5 @@
-//! `dtvm bench`: dtvm's execution modes against revm on the evm-benchmarks suite and on
-//! synthetic cases.
+//! The benchmark harness behind `dtvm bench` (and, through [`run`], `dtvm run`): dtvm's
+//! execution modes against revm on the evm-benchmarks suite and on synthetic cases.
 //!
 //! Per case: every engine runs once and the results (status, output, gas used, refund; for
 //! synthetic cases also the output a Rust model predicts) must agree and be a success, or the
@@ -131,8 +131,22 @@ fn parse(args: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
+/// A subcommand's parsed options, or its exit status (2) after printing why (an empty reason is
+/// a request for help) and its usage.
+pub fn options<T>(command: &str, usage: &str, parsed: Result<T, String>) -> Result<T, i32> {
+    parsed.map_err(|e| {
+        if !e.is_empty() {
+            eprintln!("{command}: {e}");
+        }
+        eprintln!("{usage}");
+        2
+    })
+}
+
+/// `dtvm bench ARGS`: returns the process exit status (0 all cases agreed, 1 a case failed,
+/// 2 usage error).
 pub fn main(args: &[String]) -> i32 {
-    let opts = match crate::options("bench", USAGE, parse(args)) {
+    let opts = match options("bench", USAGE, parse(args)) {
         Ok(o) => o,
         Err(status) => return status,
     };
