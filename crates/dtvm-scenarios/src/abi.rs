@@ -12,14 +12,17 @@ pub enum Arg {
     Bytes(Vec<u8>),
 }
 
+/// An `address`.
 pub fn addr(a: Address) -> Arg {
     Arg::Word(U256::from_be_slice(a.as_slice()).to_be_bytes())
 }
 
+/// A `uint<N>`.
 pub fn uint(v: U256) -> Arg {
     Arg::Word(v.to_be_bytes())
 }
 
+/// A `uint<N>` from a small value.
 pub fn uint_u64(v: u64) -> Arg {
     uint(U256::from(v))
 }
@@ -36,10 +39,12 @@ pub fn int(v: i128) -> Arg {
     uint(word)
 }
 
+/// A `bool`.
 pub fn boolean(b: bool) -> Arg {
     uint_u64(u64::from(b))
 }
 
+/// A `bytes`.
 pub fn bytes(b: &[u8]) -> Arg {
     Arg::Bytes(b.to_vec())
 }

@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 pub struct Artifacts {
     /// Uniswap v2-core's test token: `constructor(uint256 totalSupply)` mints it to the deployer.
     pub erc20: Bytes,
+    /// `UniswapV2Factory(address feeToSetter)`.
     pub v2_factory: Bytes,
     /// Deployed by the factory with CREATE2; the scenario checks the address against it.
     pub v2_pair: Bytes,
+    /// `UniswapV3Factory()`: enables fees 500, 3000 and 10000.
     pub v3_factory: Bytes,
     /// Deployed by the factory with CREATE2; the scenario checks the address against it.
     pub v3_pool: Bytes,
@@ -64,6 +66,7 @@ fn initcode(path: &Path) -> Result<Bytes, String> {
 }
 
 impl Artifacts {
+    /// Loads the artifacts from the contracts directory `dir`.
     pub fn load(dir: &Path) -> Result<Self, String> {
         let v2 = dir.join("uniswap-v2-core-1.0.1");
         let v3 = dir.join("uniswap-v3-core-1.0.1");

@@ -36,6 +36,7 @@ pub struct DtvmTx<'a> {
 }
 
 impl<'a> DtvmTx<'a> {
+    /// `tx` on `pre` in [`crate::block`], executed by `vm`.
     pub fn new(vm: &'a Vm, pre: &'a WorldState, tx: &'a Transaction) -> Self {
         Self {
             vm,

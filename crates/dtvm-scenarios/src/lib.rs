@@ -35,6 +35,7 @@ pub use scenarios::{build_all, Kind, Scenario, Step};
 
 /// The revision every scenario runs at, and its fork name in state-test `post` sections.
 pub const REV: Revision = evmc_vm::sys::EVMC_CANCUN;
+/// [`REV`]'s name in state-test `post` sections.
 pub const FORK: &str = "Cancun";
 
 /// The block every transaction is included in.
@@ -55,6 +56,7 @@ pub fn block() -> BlockEnv {
 /// Base fee of [`block`] and the gas price of every transaction: the coinbase earns the
 /// difference per unit of gas used.
 pub const BASE_FEE: u64 = 7;
+/// The gas price of every transaction (legacy type).
 pub const GAS_PRICE: u64 = 10;
 /// Gas limit of every transaction: above what any step needs (a V3 factory deploy is ~5 M).
 pub const TX_GAS_LIMIT: u64 = 15_000_000;
@@ -62,7 +64,9 @@ pub const TX_GAS_LIMIT: u64 = 15_000_000;
 /// How a transaction ended, in terms both engines report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
+    /// STOP or RETURN of the top frame.
     Success,
+    /// REVERT of the top frame.
     Revert,
     /// Any exceptional halt (out of gas, invalid instruction, ...).
     Halt,
@@ -71,12 +75,14 @@ pub enum Status {
 /// What a transaction produced: the fields every engine must agree on.
 #[derive(Clone, Debug)]
 pub struct Observed {
+    /// How the transaction ended.
     pub status: Status,
     /// Gas used by the transaction after the refund (what a receipt records).
     pub gas_used: u64,
     /// Output of a call; revert data of a failed create. A successful create's output is its
     /// deployed code, compared through the post-state instead (EVMC leaves it empty).
     pub output: Bytes,
+    /// Logs of the transaction, in order (none when it failed).
     pub logs: Vec<Log>,
     /// The committed state after the transaction.
     pub post: WorldState,
@@ -131,7 +137,9 @@ impl Observed {
 /// clock stops. The first `run` in a process that has not executed the step's code before is
 /// its cold (first-call) latency.
 pub trait TxRunner {
+    /// One run, timed, with what it produced.
     fn run(&mut self) -> Result<(std::time::Duration, Observed), String>;
+    /// One run, timed; nothing checked.
     fn run_timed(&mut self) -> std::time::Duration;
 }
 

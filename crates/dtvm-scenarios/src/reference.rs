@@ -136,6 +136,7 @@ pub struct RevmTx {
 }
 
 impl RevmTx {
+    /// `tx` on `pre` in [`crate::block`].
     pub fn new(pre: &WorldState, tx: &Transaction) -> Result<Self, String> {
         let mut cfg = CfgEnv::new_with_spec(SPEC);
         cfg.chain_id = 1;

@@ -18,35 +18,35 @@
 use crate::abi::selector;
 
 mod op {
-    pub const STOP: u8 = 0x00;
-    pub const SUB: u8 = 0x03;
-    pub const SGT: u8 = 0x13;
-    pub const EQ: u8 = 0x14;
-    pub const ISZERO: u8 = 0x15;
-    pub const OR: u8 = 0x17;
-    pub const SHL: u8 = 0x1b;
-    pub const SHR: u8 = 0x1c;
-    pub const CALLER: u8 = 0x33;
-    pub const CALLDATALOAD: u8 = 0x35;
-    pub const CALLDATASIZE: u8 = 0x36;
-    pub const CALLDATACOPY: u8 = 0x37;
-    pub const CODECOPY: u8 = 0x39;
-    pub const RETURNDATASIZE: u8 = 0x3d;
-    pub const RETURNDATACOPY: u8 = 0x3e;
-    pub const POP: u8 = 0x50;
-    pub const MSTORE: u8 = 0x52;
-    pub const JUMPI: u8 = 0x57;
-    pub const GAS: u8 = 0x5a;
-    pub const JUMPDEST: u8 = 0x5b;
-    pub const PUSH1: u8 = 0x60;
-    pub const PUSH2: u8 = 0x61;
-    pub const DUP1: u8 = 0x80;
-    pub const DUP2: u8 = 0x81;
-    pub const DUP3: u8 = 0x82;
-    pub const SWAP1: u8 = 0x90;
-    pub const CALL: u8 = 0xf1;
-    pub const RETURN: u8 = 0xf3;
-    pub const REVERT: u8 = 0xfd;
+    pub(super) const STOP: u8 = 0x00;
+    pub(super) const SUB: u8 = 0x03;
+    pub(super) const SGT: u8 = 0x13;
+    pub(super) const EQ: u8 = 0x14;
+    pub(super) const ISZERO: u8 = 0x15;
+    pub(super) const OR: u8 = 0x17;
+    pub(super) const SHL: u8 = 0x1b;
+    pub(super) const SHR: u8 = 0x1c;
+    pub(super) const CALLER: u8 = 0x33;
+    pub(super) const CALLDATALOAD: u8 = 0x35;
+    pub(super) const CALLDATASIZE: u8 = 0x36;
+    pub(super) const CALLDATACOPY: u8 = 0x37;
+    pub(super) const CODECOPY: u8 = 0x39;
+    pub(super) const RETURNDATASIZE: u8 = 0x3d;
+    pub(super) const RETURNDATACOPY: u8 = 0x3e;
+    pub(super) const POP: u8 = 0x50;
+    pub(super) const MSTORE: u8 = 0x52;
+    pub(super) const JUMPI: u8 = 0x57;
+    pub(super) const GAS: u8 = 0x5a;
+    pub(super) const JUMPDEST: u8 = 0x5b;
+    pub(super) const PUSH1: u8 = 0x60;
+    pub(super) const PUSH2: u8 = 0x61;
+    pub(super) const DUP1: u8 = 0x80;
+    pub(super) const DUP2: u8 = 0x81;
+    pub(super) const DUP3: u8 = 0x82;
+    pub(super) const SWAP1: u8 = 0x90;
+    pub(super) const CALL: u8 = 0xf1;
+    pub(super) const RETURN: u8 = 0xf3;
+    pub(super) const REVERT: u8 = 0xfd;
 }
 use op::*;
 
@@ -104,7 +104,9 @@ impl Builder {
     }
 }
 
+/// The mint callback the pool calls on `msg.sender` (`IUniswapV3MintCallback`).
 pub const MINT_CALLBACK: &str = "uniswapV3MintCallback(uint256,uint256,bytes)";
+/// The swap callback the pool calls on `msg.sender` (`IUniswapV3SwapCallback`).
 pub const SWAP_CALLBACK: &str = "uniswapV3SwapCallback(int256,int256,bytes)";
 const TRANSFER: &str = "transfer(address,uint256)";
 

@@ -22,37 +22,50 @@ use dtvm_state::transaction::Transaction;
 /// A deploy runs init code once by nature; a call can be repeated on the same pre-state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
+    /// A creation transaction: the timing that matters is its first (cold) run.
     Deploy,
+    /// A call: timed cold and in steady state.
     Call,
 }
 
-/// One transaction of a scenario with the state it runs on and revm's result.
+/// One transaction of a scenario with the state it runs on and revm's result. The steps before
+/// it in its scenario are its setup; `pre` is their result (revm's, which every mode must
+/// reproduce step by step).
 #[derive(Clone, Debug)]
 pub struct Step {
     /// `<scenario>/<nn>_<label>`, unique.
     pub name: String,
+    /// Deploy or call.
     pub kind: Kind,
+    /// The committed state the transaction runs on.
     pub pre: WorldState,
+    /// The transaction, from [`crate::transaction`].
     pub tx: Transaction,
+    /// revm's result: what every engine must produce.
     pub expected: Observed,
 }
 
+/// A script's steps in order.
 #[derive(Clone, Debug)]
 pub struct Scenario {
+    /// `uniswap_v2` or `uniswap_v3`: the prefix of its steps' names and its fixture file name.
     pub name: &'static str,
+    /// The transactions, each on the post-state of the one before.
     pub steps: Vec<Step>,
 }
 
 impl Scenario {
+    /// The step whose name ends with `label`.
     pub fn step(&self, label: &str) -> Option<&Step> {
         self.steps.iter().find(|s| s.name.ends_with(label))
     }
 }
 
-/// The externally owned accounts: a deployer/trader, a spender, and a recipient that only ever
-/// appears as a token holder.
+/// The deployer and trader.
 pub const USER: Address = Address::repeat_byte(0x11);
+/// Receives tokens from [`USER`], then spends [`USER`]'s allowance.
 pub const SPENDER: Address = Address::repeat_byte(0x22);
+/// Appears only as a token holder (the `transferFrom` recipient).
 pub const RECIPIENT: Address = Address::repeat_byte(0x33);
 
 fn pow10(n: u64) -> U256 {
@@ -178,6 +191,7 @@ fn v2_amount_out(amount_in: U256, reserve_in: U256, reserve_out: U256) -> U256 {
     with_fee * reserve_out / (reserve_in * U256::from(1000) + with_fee)
 }
 
+/// The V2 script (see the module docs).
 pub fn uniswap_v2(a: &Artifacts) -> Result<Scenario, String> {
     let mut c = Chain::new("uniswap_v2", &[USER, SPENDER]);
     let supply = [uint(pow10(30))];
@@ -336,6 +350,7 @@ fn swap_tick(o: &Observed, pool: Address) -> Result<i128, String> {
     abi::int_at(&log.data, 4).ok_or_else(|| "Swap event: short data".into())
 }
 
+/// The V3 script (see the module docs).
 pub fn uniswap_v3(a: &Artifacts) -> Result<Scenario, String> {
     let mut c = Chain::new("uniswap_v3", &[USER]);
     let supply = [uint(pow10(30))];
