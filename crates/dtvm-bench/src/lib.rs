@@ -11,6 +11,7 @@ mod asm;
 mod cases;
 mod engines;
 mod host;
+mod real;
 mod report;
 pub mod run;
 mod synth;
@@ -376,6 +377,18 @@ fn run(opts: Options) -> i32 {
     }
     all.extend(synth::cases());
     let selected = |name: &str| opts.filter.as_ref().is_none_or(|re| re.is_match(name));
+    // The real/ group: transaction sequences built on revm from ../shared/fixtures/contracts.
+    let scenarios = match opts.smoke {
+        true => Vec::new(),
+        false => match dtvm_scenarios::build_all() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("bench: real/: {e}");
+                return 2;
+            }
+        },
+    };
+    let (real_calls, real_deploys) = real::select(&scenarios, selected);
 
     let passes: Vec<Pass> = if opts.smoke {
         let pick = |names: &[&str]| -> Vec<&Case> {
@@ -421,9 +434,13 @@ fn run(opts: Options) -> i32 {
                 println!("{}", c.name);
             }
         }
+        for s in real_deploys.iter().chain(&real_calls) {
+            println!("{}", real::case_name(s));
+        }
         return 0;
     }
-    if passes.iter().all(|p| p.cases.is_empty()) {
+    if passes.iter().all(|p| p.cases.is_empty()) && real_calls.is_empty() && real_deploys.is_empty()
+    {
         eprintln!("bench: no case selected");
         return 2;
     }
@@ -465,7 +482,7 @@ fn run(opts: Options) -> i32 {
     let mut seen = Seen::new();
     let mut errors: Vec<(String, String)> = Vec::new();
     let mut json_passes = Vec::new();
-    for pass in &passes {
+    for pass in passes.iter().filter(|p| !p.cases.is_empty()) {
         let mut results = Vec::new();
         let mut pass_errors = Vec::new();
         for case in &pass.cases {
@@ -506,6 +523,12 @@ fn run(opts: Options) -> i32 {
             }),
             &pass_errors,
         ));
+        errors.extend(pass_errors);
+    }
+    if !real_calls.is_empty() || !real_deploys.is_empty() {
+        let (json, pass_errors) =
+            real::run_pass(&real_calls, &real_deploys, &lineup.columns, &timing);
+        json_passes.push(json);
         errors.extend(pass_errors);
     }
     let machine = format!(
