@@ -282,20 +282,10 @@ fn bench_case(
             }
         }
     }
-    let rounds = timing.rounds.unwrap_or_else(|| {
-        let per_round: Duration = warm_time.iter().sum();
-        let fit = timing.budget.as_secs_f64() / per_round.as_secs_f64().max(1e-9);
-        (fit as usize).clamp(10, 20_000)
+    let samples = timed_rounds(timing, &warm_time, |i| {
+        runners[i].reset();
+        runners[i].run_timed()
     });
-    let n = runners.len();
-    let mut samples = vec![Vec::with_capacity(rounds); n];
-    for round in 0..rounds {
-        for k in 0..n {
-            let i = (k + round) % n;
-            runners[i].reset();
-            samples[i].push(runners[i].run_timed());
-        }
-    }
     let jit = lineup
         .columns
         .iter()
@@ -307,16 +297,45 @@ fn bench_case(
         code_size: case.code().len(),
         jit,
         gas_used: outcomes[reference].gas_used,
-        engines: samples
-            .iter()
-            .zip(first)
-            .map(|(s, (d, first_sight))| EngineResult {
-                steady: Stats::of(s),
-                first_call: d.as_secs_f64() * 1e6,
-                first_sight,
-            })
-            .collect(),
+        engines: engine_results(&samples, first),
     })
+}
+
+/// The timed rounds after warm-up: as many as `timing` fixes, or as fit in its budget at the
+/// warm-up's pace (10 to 20,000); each round runs every engine once (`run(i)`), in an order that
+/// rotates every round so no engine always follows the same one.
+fn timed_rounds(
+    timing: &Timing,
+    warm_time: &[Duration],
+    mut run: impl FnMut(usize) -> Duration,
+) -> Vec<Vec<Duration>> {
+    let rounds = timing.rounds.unwrap_or_else(|| {
+        let per_round: Duration = warm_time.iter().sum();
+        let fit = timing.budget.as_secs_f64() / per_round.as_secs_f64().max(1e-9);
+        (fit as usize).clamp(10, 20_000)
+    });
+    let n = warm_time.len();
+    let mut samples = vec![Vec::with_capacity(rounds); n];
+    for round in 0..rounds {
+        for k in 0..n {
+            let i = (k + round) % n;
+            samples[i].push(run(i));
+        }
+    }
+    samples
+}
+
+/// Per engine: steady-state statistics of its samples and its first run (time, first sight).
+fn engine_results(samples: &[Vec<Duration>], first: Vec<(Duration, bool)>) -> Vec<EngineResult> {
+    samples
+        .iter()
+        .zip(first)
+        .map(|(s, (d, first_sight))| EngineResult {
+            steady: Stats::of(s),
+            first_call: d.as_secs_f64() * 1e6,
+            first_sight,
+        })
+        .collect()
 }
 
 /// The JIT's counters for `code`, after waiting (boundedly) for its background compilation.

@@ -8,8 +8,8 @@
 //! steps, whose init code runs once by nature, get a table of their first run only. "First
 //! sight" follows the contract of a step: the called contract's code (for a call through the V3
 //! router, the contract it forwards to) or the init code of a deploy.
-use super::report::{self, CaseResult, Column, EngineResult, Stats};
-use super::{settled_jit_stats, Timing};
+use super::report::{self, CaseResult, Column};
+use super::{engine_results, settled_jit_stats, timed_rounds, Timing};
 use dtvm_scenarios::dtvm::{vm, DtvmTx};
 use dtvm_scenarios::reference::RevmTx;
 use dtvm_scenarios::{Kind, Scenario, Step, TxRunner, REV};
@@ -119,19 +119,7 @@ pub(crate) fn bench_call(
             };
         }
     }
-    let rounds = timing.rounds.unwrap_or_else(|| {
-        let per_round: Duration = warm_time.iter().sum();
-        let fit = timing.budget.as_secs_f64() / per_round.as_secs_f64().max(1e-9);
-        (fit as usize).clamp(10, 20_000)
-    });
-    let n = runners.len();
-    let mut samples = vec![Vec::with_capacity(rounds); n];
-    for round in 0..rounds {
-        for k in 0..n {
-            let i = (k + round) % n;
-            samples[i].push(runners[i].run_timed());
-        }
-    }
+    let samples = timed_rounds(timing, &warm_time, |i| runners[i].run_timed());
     let code = contract(step);
     let jit = columns
         .iter()
@@ -143,15 +131,7 @@ pub(crate) fn bench_call(
         code_size: code.len(),
         jit,
         gas_used: step.expected.gas_used,
-        engines: samples
-            .iter()
-            .zip(first)
-            .map(|(s, (d, first_sight))| EngineResult {
-                steady: Stats::of(s),
-                first_call: d.as_secs_f64() * 1e6,
-                first_sight,
-            })
-            .collect(),
+        engines: engine_results(&samples, first),
     })
 }
 

@@ -22,11 +22,19 @@ pub struct Artifacts {
 const REL: &str = "shared/fixtures/contracts";
 
 /// The contracts directory: `DTVM_CONTRACTS`, else `../shared/fixtures/contracts` seen from the
-/// project root, looked up from the working directory and from this crate's directory upwards.
+/// project root (see [`find_beside_project`]).
 pub fn contracts_dir() -> Result<PathBuf, String> {
     if let Ok(dir) = std::env::var("DTVM_CONTRACTS") {
         return Ok(PathBuf::from(dir));
     }
+    find_beside_project(Path::new(REL))
+        .ok_or_else(|| format!("cannot find ../{REL} (the Uniswap artifacts); set DTVM_CONTRACTS"))
+}
+
+/// A directory `rel` (such as `shared/fixtures/contracts`) beside the project (`../rel` from
+/// the project root, the layout CI and the worktrees share), looked up from the working
+/// directory and from this crate's directory upwards.
+pub fn find_beside_project(rel: &Path) -> Option<PathBuf> {
     let mut starts = Vec::new();
     if let Ok(cwd) = std::env::current_dir() {
         starts.push(cwd);
@@ -34,16 +42,14 @@ pub fn contracts_dir() -> Result<PathBuf, String> {
     starts.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     for start in &starts {
         for dir in start.ancestors() {
-            for candidate in [dir.join("..").join(REL), dir.join(REL)] {
+            for candidate in [dir.join("..").join(rel), dir.join(rel)] {
                 if candidate.is_dir() {
-                    return Ok(candidate);
+                    return Some(candidate);
                 }
             }
         }
     }
-    Err(format!(
-        "cannot find ../{REL} (the Uniswap artifacts); set DTVM_CONTRACTS"
-    ))
+    None
 }
 
 /// The `bytecode` (init code) field of one artifact; both the waffle (v2, bare hex) and the

@@ -91,43 +91,53 @@ pub struct Observed {
 impl Observed {
     /// The first field in which `self` (an engine under test) differs from `reference`.
     pub fn diff(&self, reference: &Observed) -> Option<String> {
-        if self.status != reference.status {
-            return Some(format!(
-                "status {:?}, reference {:?}",
-                self.status, reference.status
-            ));
+        let differs = |what: &str, got: String, want: String| {
+            (got != want).then(|| format!("{what} {got}, reference {want}"))
+        };
+        differs(
+            "status",
+            format!("{:?}", self.status),
+            format!("{:?}", reference.status),
+        )
+        .or_else(|| {
+            differs(
+                "gas used",
+                self.gas_used.to_string(),
+                reference.gas_used.to_string(),
+            )
+        })
+        .or_else(|| {
+            differs(
+                "output",
+                self.output.to_string(),
+                reference.output.to_string(),
+            )
+        })
+        .or_else(|| self.logs_diff(reference))
+        .or_else(|| {
+            (self.post != reference.post).then(|| {
+                let what = first_state_difference(&reference.post, &self.post)
+                    .unwrap_or_else(|| "an account's cached code hash".into());
+                format!("post-state: {what}")
+            })
+        })
+    }
+
+    fn logs_diff(&self, reference: &Observed) -> Option<String> {
+        if self.logs == reference.logs {
+            return None;
         }
-        if self.gas_used != reference.gas_used {
-            return Some(format!(
-                "gas used {}, reference {}",
-                self.gas_used, reference.gas_used
-            ));
-        }
-        if self.output != reference.output {
-            return Some(format!(
-                "output {}, reference {}",
-                self.output, reference.output
-            ));
-        }
-        if self.logs != reference.logs {
-            let i = self
-                .logs
-                .iter()
-                .zip(&reference.logs)
-                .position(|(a, b)| a != b)
-                .unwrap_or(self.logs.len().min(reference.logs.len()));
-            return Some(format!(
-                "logs differ at #{i} ({} logs, reference {})",
-                self.logs.len(),
-                reference.logs.len()
-            ));
-        }
-        if self.post != reference.post {
-            let what = first_state_difference(&reference.post, &self.post)
-                .unwrap_or_else(|| "an account's cached code hash".into());
-            return Some(format!("post-state: {what}"));
-        }
-        None
+        let i = self
+            .logs
+            .iter()
+            .zip(&reference.logs)
+            .position(|(a, b)| a != b)
+            .unwrap_or(self.logs.len().min(reference.logs.len()));
+        Some(format!(
+            "logs differ at #{i} ({} logs, reference {})",
+            self.logs.len(),
+            reference.logs.len()
+        ))
     }
 }
 
@@ -154,5 +164,46 @@ pub fn transaction(sender: Address, nonce: u64, to: Option<Address>, data: Vec<u
         max_priority_fee_per_gas: U256::from(GAS_PRICE),
         data: Bytes::from(data),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dtvm_state::state::AccountData;
+
+    #[test]
+    fn diff_names_the_first_differing_field() {
+        let reference = Observed {
+            status: Status::Success,
+            gas_used: 50_000,
+            output: Bytes::from(vec![1]),
+            logs: vec![Log {
+                address: Address::repeat_byte(1),
+                topics: vec![B256::ZERO],
+                data: Bytes::new(),
+            }],
+            post: WorldState::default(),
+        };
+        assert_eq!(reference.diff(&reference), None);
+        let mut got = reference.clone();
+        got.post
+            .accounts
+            .insert(Address::repeat_byte(2), AccountData::default());
+        assert!(got.diff(&reference).unwrap().starts_with("post-state"));
+        got.logs.clear();
+        assert!(got
+            .diff(&reference)
+            .unwrap()
+            .starts_with("logs differ at #0"));
+        got.output = Bytes::new();
+        assert!(got.diff(&reference).unwrap().starts_with("output"));
+        got.gas_used += 1;
+        assert_eq!(
+            got.diff(&reference).as_deref(),
+            Some("gas used 50001, reference 50000")
+        );
+        got.status = Status::Revert;
+        assert!(got.diff(&reference).unwrap().starts_with("status Revert"));
     }
 }

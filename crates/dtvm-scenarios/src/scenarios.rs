@@ -430,31 +430,24 @@ pub fn uniswap_v3(a: &Artifacts) -> Result<Scenario, String> {
         ))
     };
     c.call("swap_small_in_range", USER, router, swap(true, pow10(15)))?;
-    // Liquidity 2e21 in [-120, 120] takes ~1.2e19 of token0 to reach tick -120; 2e19 crosses it.
-    c.call(
-        "swap_0_for_1_across_ticks",
-        USER,
-        router,
-        swap(true, pow10(19) * U256::from(2)),
-    )?;
-    let tick = swap_tick(&c.steps.last().expect("a step").expected, pool)?;
-    if tick >= -120 {
-        return Err(format!(
-            "swap_0_for_1_across_ticks ended at tick {tick}, not below -120"
-        ));
-    }
-    // Back up through -120 and past 120.
-    c.call(
-        "swap_1_for_0_across_ticks",
-        USER,
-        router,
-        swap(false, pow10(19) * U256::from(4)),
-    )?;
-    let tick = swap_tick(&c.steps.last().expect("a step").expected, pool)?;
-    if tick < 120 {
-        return Err(format!(
-            "swap_1_for_0_across_ticks ended at tick {tick}, not at or above 120"
-        ));
+    // Liquidity 2e21 in [-120, 120] takes ~1.2e19 of token0 to reach tick -120, so 2e19 crosses
+    // it; 4e19 of token1 goes back up through -120 and past 120.
+    let crossing = [
+        ("swap_0_for_1_across_ticks", true, 2, -121),
+        ("swap_1_for_0_across_ticks", false, 4, 120),
+    ];
+    for (label, zero_for_one, amount, past) in crossing {
+        let amount_in = pow10(19) * U256::from(amount);
+        c.call(label, USER, router, swap(zero_for_one, amount_in))?;
+        let tick = swap_tick(&c.steps.last().expect("a step").expected, pool)?;
+        let crossed = if zero_for_one {
+            tick <= past
+        } else {
+            tick >= past
+        };
+        if !crossed {
+            return Err(format!("{label} ended at tick {tick}, short of {past}"));
+        }
     }
     Ok(c.finish())
 }
