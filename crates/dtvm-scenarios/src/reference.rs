@@ -5,7 +5,7 @@
 //! `transact` does not commit, so every run of a [`RevmTx`] starts from the same pre-state; the
 //! database and revm's bytecode analysis stay warm between runs, as dtvm's code caches do.
 use crate::{Observed, Status, TxRunner};
-use alloy_primitives::{Address, Bytes, B256, U256};
+use alloy_primitives::{Bytes, B256, U256};
 use dtvm_state::state::{AccountData, WorldState, EMPTY_CODE_HASH};
 use dtvm_state::transaction::Transaction;
 use dtvm_state::trie::Log;
@@ -211,9 +211,4 @@ pub fn run(pre: &WorldState, tx: &Transaction) -> Result<Observed, String> {
 /// An externally owned account with `balance` and nothing else.
 pub fn eoa(balance: U256) -> AccountData {
     AccountData::new(0, balance, Bytes::new(), Default::default())
-}
-
-/// The address `sender` creates at `nonce` (for the scenarios' deploy steps).
-pub fn create_address(sender: &Address, nonce: u64) -> Address {
-    sender.create(nonce)
 }

@@ -213,9 +213,9 @@ pub fn uniswap_v2(a: &Artifacts) -> Result<Scenario, String> {
         ),
     )?;
     let pair = abi::address_at(&created, 0).ok_or("createPair: short output")?;
-    let (token0, _) = sorted(token_a, token_b);
-    let (t0, t1) = sorted(token_a, token_b);
-    let salt = keccak256([t0.as_slice(), t1.as_slice()].concat());
+    // The factory's salt: keccak256(abi.encodePacked(token0, token1)).
+    let (token0, token1) = sorted(token_a, token_b);
+    let salt = keccak256([token0.as_slice(), token1.as_slice()].concat());
     let predicted = factory.create2(salt, keccak256(&a.v2_pair));
     if pair != predicted {
         return Err(format!(
