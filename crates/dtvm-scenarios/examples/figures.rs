@@ -13,7 +13,7 @@
 use dtvm_scenarios::dtvm::{vm, DtvmTx, MODES};
 use dtvm_scenarios::reference::RevmTx;
 use dtvm_scenarios::scenarios::calls;
-use dtvm_scenarios::{build_all, Scenario, Step, TxRunner};
+use dtvm_scenarios::{build_all, Scenario, Step, TxRunner, REV};
 use evmc_vm::Vm;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -129,12 +129,22 @@ fn main() {
         for (r, e) in runners.iter_mut().zip(ENGINES) {
             checked(r.as_mut(), e, step);
         }
-        // Warm-up long enough for background compilation, then rounds rotating the order.
-        let until = Instant::now() + Duration::from_millis(30);
-        while Instant::now() < until {
+        // Warm-up until the JIT has compiled what it will of every contract in the pre-state
+        // (bounded), then rounds rotating the order.
+        let start = Instant::now();
+        loop {
             runners.iter_mut().for_each(|r| {
                 r.run_timed();
             });
+            let settled = step
+                .pre
+                .accounts
+                .values()
+                .all(|a| dtvm_jit::segment_stats(&a.code, REV).is_none_or(|s| s.settled()));
+            let waited = start.elapsed();
+            if (settled && waited > Duration::from_millis(50)) || waited > Duration::from_secs(3) {
+                break;
+            }
         }
         for (r, e) in runners.iter_mut().zip(ENGINES) {
             checked(r.as_mut(), e, step);
