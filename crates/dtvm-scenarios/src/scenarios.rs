@@ -1,17 +1,19 @@
 //! The scenario scripts. Each is a chain of transactions from a genesis of funded accounts; every
 //! transaction runs on revm (the reference) as it is added, so later steps can use earlier
 //! results (the pair and pool addresses, reserves), and each becomes a [`Step`]: its pre-state,
-//! its transaction and revm's result. Every step of a script must succeed in revm; a script that
-//! does not is a bug here, reported as an error.
+//! its transaction and revm's result. Every step must end in revm as its script says (success,
+//! or the revert reason it names); a script that does not is a bug here, reported as an error.
 //!
 //! * `uniswap_v2`: two test ERC-20s and the V2 factory; `createPair`; liquidity twice (transfer
 //!   both tokens to the pair, `mint`); a swap each way (transfer in, `swap` with empty data);
+//!   a swap without input, which reverts (`INSUFFICIENT_INPUT_AMOUNT`);
 //!   ERC-20 transfers to a new and an existing holder, `approve`, `transferFrom`; liquidity
 //!   removal (LP tokens to the pair, `burn`).
 //! * `uniswap_v3`: two tokens, the V3 factory and the [`crate::router`]; `createPool` (fee 3000,
 //!   tick spacing 60), `initialize` at price 1; a wide ([-1200, 1200]) and a narrow ([-120, 120])
 //!   position minted through the router's callback; a small swap inside the narrow range, then
-//!   swaps each way that cross the narrow position's ticks (checked from the `Swap` event).
+//!   swaps each way that cross the narrow position's ticks (checked from the `Swap` event); a
+//!   swap with its price limit on the wrong side, which reverts with `SPL` through the router.
 use crate::abi::{self, addr, boolean, bytes, int, uint, uint_u64};
 use crate::artifacts::Artifacts;
 use crate::{reference, router, transaction, Observed, Status};
@@ -96,8 +98,10 @@ impl Chain {
         transaction(from, nonce, to, data)
     }
 
-    fn send(
+    /// Adds a transaction that must end with `status` in revm.
+    fn send_expecting(
         &mut self,
+        status: Status,
         label: &str,
         from: Address,
         to: Option<Address>,
@@ -106,9 +110,9 @@ impl Chain {
         let tx = self.tx(from, to, data);
         let name = format!("{}/{:02}_{label}", self.name, self.steps.len() + 1);
         let expected = reference::run(&self.world, &tx).map_err(|e| format!("{name}: {e}"))?;
-        if expected.status != Status::Success {
+        if expected.status != status {
             return Err(format!(
-                "{name}: {:?} in revm (output {})",
+                "{name}: {:?} in revm, expected {status:?} (output {})",
                 expected.status, expected.output
             ));
         }
@@ -126,6 +130,37 @@ impl Chain {
             expected,
         });
         Ok(&self.steps.last().expect("just pushed").expected)
+    }
+
+    fn send(
+        &mut self,
+        label: &str,
+        from: Address,
+        to: Option<Address>,
+        data: Vec<u8>,
+    ) -> Result<&Observed, String> {
+        self.send_expecting(Status::Success, label, from, to, data)
+    }
+
+    /// A call that must revert with `Error(reason)`: the failure path of a real contract (the
+    /// nonce and the gas are still spent, the revert data is the output).
+    fn call_reverting(
+        &mut self,
+        label: &str,
+        to: Address,
+        data: Vec<u8>,
+        reason: &str,
+    ) -> Result<(), String> {
+        let name = self.name;
+        let o = self.send_expecting(Status::Revert, label, USER, Some(to), data)?;
+        let error = abi::call("Error(string)", &[bytes(reason.as_bytes())]);
+        if o.output.as_ref() != error.as_slice() {
+            return Err(format!(
+                "{name}/{label}: reverted with {}, expected Error({reason:?})",
+                o.output
+            ));
+        }
+        Ok(())
     }
 
     fn deploy(&mut self, label: &str, from: Address, initcode: Vec<u8>) -> Result<Address, String> {
@@ -281,6 +316,15 @@ pub fn uniswap_v2(a: &Artifacts) -> Result<Scenario, String> {
         )?;
     }
 
+    c.call_reverting(
+        "swap_without_input_reverts",
+        pair,
+        abi::call(
+            "swap(uint256,uint256,address,bytes)",
+            &[uint_u64(0), uint(pow10(15)), addr(USER), bytes(&[])],
+        ),
+        "UniswapV2: INSUFFICIENT_INPUT_AMOUNT",
+    )?;
     c.call(
         "erc20_transfer_new_holder",
         USER,
@@ -416,8 +460,7 @@ pub fn uniswap_v3(a: &Artifacts) -> Result<Scenario, String> {
     }
 
     let (min_limit, max_limit) = sqrt_limits();
-    let swap = |zero_for_one: bool, amount_in: U256| {
-        let limit = if zero_for_one { min_limit } else { max_limit };
+    let swap_with_limit = |zero_for_one: bool, amount_in: U256, limit: U256| {
         via_router(abi::call(
             "swap(address,bool,int256,uint160,bytes)",
             &[
@@ -428,6 +471,10 @@ pub fn uniswap_v3(a: &Artifacts) -> Result<Scenario, String> {
                 bytes(&data),
             ],
         ))
+    };
+    let swap = |zero_for_one: bool, amount_in: U256| {
+        let limit = if zero_for_one { min_limit } else { max_limit };
+        swap_with_limit(zero_for_one, amount_in, limit)
     };
     c.call("swap_small_in_range", USER, router, swap(true, pow10(15)))?;
     // Liquidity 2e21 in [-120, 120] takes ~1.2e19 of token0 to reach tick -120, so 2e19 crosses
@@ -449,6 +496,14 @@ pub fn uniswap_v3(a: &Artifacts) -> Result<Scenario, String> {
             return Err(format!("{label} ended at tick {tick}, short of {past}"));
         }
     }
+    // A price limit on the wrong side of the current price: the pool reverts with "SPL" and the
+    // router passes the revert data on.
+    c.call_reverting(
+        "swap_past_price_limit_reverts",
+        router,
+        swap_with_limit(true, pow10(15), max_limit),
+        "SPL",
+    )?;
     Ok(c.finish())
 }
 

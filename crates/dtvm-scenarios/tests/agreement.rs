@@ -4,7 +4,7 @@
 use dtvm_scenarios::dtvm::{vm, DtvmTx, MODES};
 use dtvm_scenarios::reference::RevmTx;
 use dtvm_scenarios::scenarios::{calls, deploys};
-use dtvm_scenarios::{build_all, statetests, Scenario};
+use dtvm_scenarios::{build_all, statetests, Scenario, Status};
 use dtvm_state::statetest::{load_file, run_case, Outcome};
 use std::sync::OnceLock;
 
@@ -39,6 +39,19 @@ fn scenarios_cover_deploys_and_calls_of_both_versions() {
     for step in s.iter().flat_map(|s| &s.steps) {
         assert!(step.expected.gas_used > 21_000, "{}", step.name);
     }
+    let reverting: Vec<&str> = s
+        .iter()
+        .flat_map(|s| &s.steps)
+        .filter(|s| s.expected.status == Status::Revert)
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(
+        reverting,
+        [
+            "uniswap_v2/15_swap_without_input_reverts",
+            "uniswap_v3/14_swap_past_price_limit_reverts"
+        ]
+    );
 }
 
 #[test]
