@@ -35,6 +35,8 @@ pub struct BlockInfo {
 
 /// The analysis of one code at one revision.
 pub struct CodeAnalysis {
+    /// The revision the analysis is valid for: it decides which opcodes are defined and the
+    /// static gas of each block.
     pub rev: Revision,
     /// The original code (kept to verify cache hits byte for byte).
     code: Box<[u8]>,
@@ -49,6 +51,8 @@ pub struct CodeAnalysis {
 }
 
 impl CodeAnalysis {
+    /// Analyses `code` at `rev`: the executable copy, the valid JUMPDESTs, the requirements of
+    /// every basic block and the JUMPDEST segment starts.
     pub fn new(code: &[u8], rev: Revision) -> Self {
         let len = code.len();
         let gas = static_gas_table(rev);
@@ -193,6 +197,8 @@ pub struct AnalysisCache {
 }
 
 impl AnalysisCache {
+    /// An empty cache that holds analyses of at most `budget_bytes` heap bytes in total; when a
+    /// new entry would exceed it, the cache is emptied first.
     pub fn new(budget_bytes: usize) -> Self {
         Self {
             map: RwLock::new(HashMap::new()),
@@ -228,10 +234,12 @@ impl AnalysisCache {
         analysis
     }
 
+    /// The number of cached analyses.
     pub fn len(&self) -> usize {
         self.map.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
+    /// Whether no analysis is cached.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -156,22 +156,38 @@ fn build_gas_table(rev: Revision) -> GasTable {
     t
 }
 
-/// EIP-2929 costs (Berlin+).
+/// EIP-2929 (Berlin): the cost of touching an account or slot already accessed in the
+/// transaction (warm); the static table charges it for every account-accessing opcode and SLOAD.
 pub const WARM_STORAGE_READ_COST: i64 = 100;
+/// EIP-2929 (Berlin): the cost of the first access to a storage slot in the transaction.
 pub const COLD_SLOAD_COST: i64 = 2100;
+/// EIP-2929 (Berlin): the cost of the first access to an account in the transaction.
 pub const COLD_ACCOUNT_ACCESS_COST: i64 = 2600;
 /// Cold surcharge on top of the warm cost already in the static table.
 pub const ADDITIONAL_COLD_ACCOUNT_ACCESS_COST: i64 =
     COLD_ACCOUNT_ACCESS_COST - WARM_STORAGE_READ_COST;
+/// Cold SLOAD surcharge on top of the warm cost already in the static table.
 pub const ADDITIONAL_COLD_SLOAD_COST: i64 = COLD_SLOAD_COST - WARM_STORAGE_READ_COST;
 
+/// Yellow Paper G_callvalue: a CALL or CALLCODE that transfers a non-zero value.
 pub const CALL_VALUE_COST: i64 = 9000;
+/// Yellow Paper G_callstipend: gas given free to the callee of a value-transferring call, on top
+/// of what the caller forwards.
 pub const CALL_STIPEND: i64 = 2300;
+/// Yellow Paper G_newaccount: a CALL (from Tangerine Whistle also a SELFDESTRUCT, EIP-150) to an
+/// account that does not exist; from Spurious Dragon only if it moves value there (EIP-161).
 pub const ACCOUNT_CREATION_COST: i64 = 25000;
+/// Yellow Paper R_selfdestruct: the refund for the first SELFDESTRUCT of an account; removed in
+/// London (EIP-3529).
 pub const SELFDESTRUCT_REFUND: i64 = 24000;
+/// Yellow Paper G_logdata: per byte of LOG data.
 pub const LOG_DATA_COST: i64 = 8;
+/// Yellow Paper G_keccak256word: per 32-byte word hashed by KECCAK256 and CREATE2's address.
 pub const KECCAK_WORD_COST: i64 = 6;
+/// Yellow Paper G_copy: per 32-byte word copied by the *COPY opcodes.
 pub const COPY_WORD_COST: i64 = 3;
+/// EIP-3860 (Shanghai): per 32-byte word of init code of CREATE, CREATE2 and create
+/// transactions.
 pub const INITCODE_WORD_COST: i64 = 2;
 /// EIP-2200: SSTORE fails when no more than the call stipend is left.
 pub const SSTORE_SENTRY: i64 = CALL_STIPEND;
@@ -211,7 +227,10 @@ pub const fn exp_byte_cost(rev: Revision) -> i64 {
 /// The cost and refund of one SSTORE, given the storage status reported by the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StorageStoreCost {
+    /// Gas charged for the SSTORE, on top of the cold surcharge (EIP-2929).
     pub gas: i64,
+    /// Change to the refund counter; negative when a write undoes an earlier refund
+    /// (EIP-2200's "deleted, then added" case).
     pub refund: i64,
 }
 

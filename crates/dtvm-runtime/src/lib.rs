@@ -8,6 +8,9 @@
 //! * `Frame` and `Memory` are `#[repr(C)]`: compiled code addresses `sp`, `gas_left` and the
 //!   memory's mirrored base and length by offset.
 
+// The bodies' signatures (`f: &mut Frame`) are being reshaped by the one-opcode-list work
+// (issue 14, item 1); they spell `Frame<'_, '_>` when that lands.
+#[allow(elided_lifetimes_in_paths)]
 pub mod instructions;
 pub mod memory;
 pub mod modular;
@@ -35,13 +38,22 @@ pub struct Frame<'a, 'h> {
     pub sp: *mut U256,
     /// First stack slot.
     pub stack_base: *mut U256,
+    /// Gas left. A charge that makes it negative ends the frame with `EVMC_OUT_OF_GAS`.
     pub gas_left: i64,
+    /// The refund counter (SSTORE, and SELFDESTRUCT before London); the caller receives it only
+    /// if the frame succeeds.
     pub gas_refund: i64,
+    /// The frame's memory, charged as it grows.
     pub memory: Memory,
+    /// The output of the last nested call or create (RETURNDATASIZE, RETURNDATACOPY, EIP-211).
     pub return_data: Vec<u8>,
+    /// The revision whose rules apply.
     pub rev: Revision,
+    /// The message that started the frame: caller, value, input, depth, static flag.
     pub msg: ExecutionMessage<'a>,
+    /// The analysis of the running code at `rev`: jump destinations and basic blocks.
     pub analysis: &'a CodeAnalysis,
+    /// The host: state access, logs and nested calls.
     pub host: &'a mut ExecutionContext<'h>,
     /// Output region (offset, size) in memory set by RETURN/REVERT.
     pub output: (usize, usize),
@@ -145,11 +157,11 @@ fn return_buffers(stack: Box<StackSpace>, mut memory: Vec<u8>) {
 /// Sets up a frame for `analysis`, runs `body` on it, and turns the frame into a result.
 /// The JIT enters here too, with its own body.
 pub fn execute_analyzed(
-    ctx: &mut ExecutionContext,
+    ctx: &mut ExecutionContext<'_>,
     rev: Revision,
-    msg: &ExecutionMessage,
+    msg: &ExecutionMessage<'_>,
     analysis: &CodeAnalysis,
-    body: impl FnOnce(&mut Frame) -> Status,
+    body: impl FnOnce(&mut Frame<'_, '_>) -> Status,
 ) -> ExecutionResult {
     let (mut stack, memory) = take_buffers();
     let base = stack.0.as_mut_ptr();

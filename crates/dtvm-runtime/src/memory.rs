@@ -38,35 +38,44 @@ impl Memory {
         }
     }
 
+    /// The buffer, for the next frame to reuse.
     pub fn into_buffer(self) -> Vec<u8> {
         self.data
     }
 
+    /// The size in bytes: a multiple of 32 covering the highest byte accessed so far.
     #[inline]
     pub fn len(&self) -> usize {
         self.data.len()
     }
 
+    /// Whether no byte has been accessed yet.
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }
 
+    /// All of memory.
     #[inline]
     pub fn as_slice(&self) -> &[u8] {
         &self.data
     }
 
+    /// `size` bytes at `offset`, which [`expand`](Self::expand) must already cover (panics
+    /// otherwise).
     #[inline]
     pub fn slice(&self, offset: usize, size: usize) -> &[u8] {
         &self.data[offset..offset + size]
     }
 
+    /// `size` writable bytes at `offset`, which [`expand`](Self::expand) must already cover
+    /// (panics otherwise).
     #[inline]
     pub fn slice_mut(&mut self, offset: usize, size: usize) -> &mut [u8] {
         &mut self.data[offset..offset + size]
     }
 
+    /// Copies `size` bytes from `src` to `dst`; the regions may overlap. Both must be covered.
     #[inline]
     pub fn copy_within(&mut self, src: usize, dst: usize, size: usize) {
         self.data.copy_within(src..src + size, dst);

@@ -20,16 +20,27 @@ use std::cell::RefCell;
 /// Block and transaction values the VM reads through `get_tx_context`.
 #[derive(Clone, Debug, Default)]
 pub struct TxContext {
+    /// GASPRICE: the effective price per gas in wei (from London, base fee plus the priority fee).
     pub gas_price: U256,
+    /// ORIGIN: the transaction's sender.
     pub origin: Address,
+    /// COINBASE: the block's beneficiary.
     pub coinbase: Address,
+    /// NUMBER: the block number.
     pub number: i64,
+    /// TIMESTAMP: the block time in seconds since the Unix epoch.
     pub timestamp: i64,
+    /// GASLIMIT: the block's gas limit.
     pub gas_limit: i64,
+    /// PREVRANDAO from Paris (EIP-4399), DIFFICULTY before: the same opcode, 0x44.
     pub prev_randao: B256,
+    /// CHAINID (EIP-1344).
     pub chain_id: U256,
+    /// BASEFEE (EIP-3198): the block's EIP-1559 base fee per gas in wei.
     pub base_fee: U256,
+    /// BLOBBASEFEE (EIP-7516): the block's EIP-4844 price per blob gas in wei.
     pub blob_base_fee: U256,
+    /// BLOBHASH (EIP-4844): the transaction's blob versioned hashes.
     pub blob_hashes: Vec<B256>,
 }
 
@@ -45,6 +56,9 @@ pub fn delegate_of(code: &[u8]) -> Option<Address> {
 /// (the mainnet quirk of block 2675119, kept by every client since Spurious Dragon).
 const RIPEMD160: Address = Address::with_last_byte(3);
 
+/// The host of one transaction: its journaled working state, its logs, and the VM that runs every
+/// frame of bytecode. Nested calls re-enter through `&self` ([`Host`]), so the mutable parts sit
+/// in `RefCell`s that are never borrowed across a VM call.
 pub struct TxHost<'s, 'v> {
     vm: &'v Vm,
     rev: Revision,
@@ -57,6 +71,7 @@ pub struct TxHost<'s, 'v> {
 }
 
 impl<'s, 'v> TxHost<'s, 'v> {
+    /// A host for a transaction under the rules of `rev`, over `state`, whose frames `vm` runs.
     pub fn new(vm: &'v Vm, rev: Revision, state: State<'s>, ctx: TxContext) -> Self {
         let blob_hashes = ctx.blob_hashes.iter().map(conv::to_evmc_b256).collect();
         Self {
@@ -70,10 +85,13 @@ impl<'s, 'v> TxHost<'s, 'v> {
         }
     }
 
+    /// The revision whose rules the transaction runs under.
     pub fn rev(&self) -> Revision {
         self.rev
     }
 
+    /// The working state at the end, the logs of the frames that did not revert, and the fatal
+    /// host-side errors (a transaction with any cannot be trusted).
     pub fn into_parts(self) -> (State<'s>, Vec<Log>, Vec<String>) {
         (
             self.state.into_inner(),
@@ -101,7 +119,7 @@ impl<'s, 'v> TxHost<'s, 'v> {
     /// Moves the value of a message. The VM checks the balance before it sends a message with
     /// value (DESIGN.md); a message that breaks that contract is recorded as a host error
     /// instead of letting the balance wrap.
-    fn transfer(&self, st: &mut State, from: &Address, to: &Address, value: U256) -> bool {
+    fn transfer(&self, st: &mut State<'_>, from: &Address, to: &Address, value: U256) -> bool {
         if st.balance(from) < value {
             self.errors.borrow_mut().push(format!(
                 "message value {value} from {from} exceeds its balance {}",

@@ -32,22 +32,22 @@ use evmc_vm::sys;
 pub(crate) mod conv {
     use super::*;
 
-    pub fn addr(a: &sys::evmc_address) -> Address {
+    pub(crate) fn addr(a: &sys::evmc_address) -> Address {
         Address::from(a.bytes)
     }
-    pub fn to_evmc_addr(a: &Address) -> sys::evmc_address {
+    pub(crate) fn to_evmc_addr(a: &Address) -> sys::evmc_address {
         sys::evmc_address { bytes: a.0 .0 }
     }
-    pub fn b256(b: &sys::evmc_bytes32) -> B256 {
+    pub(crate) fn b256(b: &sys::evmc_bytes32) -> B256 {
         B256::from(b.bytes)
     }
-    pub fn to_evmc_b256(b: &B256) -> sys::evmc_bytes32 {
+    pub(crate) fn to_evmc_b256(b: &B256) -> sys::evmc_bytes32 {
         sys::evmc_bytes32 { bytes: b.0 }
     }
-    pub fn u256(b: &sys::evmc_bytes32) -> U256 {
+    pub(crate) fn u256(b: &sys::evmc_bytes32) -> U256 {
         U256::from_be_bytes(b.bytes)
     }
-    pub fn to_evmc_u256(v: &U256) -> sys::evmc_bytes32 {
+    pub(crate) fn to_evmc_u256(v: &U256) -> sys::evmc_bytes32 {
         sys::evmc_bytes32 {
             bytes: v.to_be_bytes(),
         }

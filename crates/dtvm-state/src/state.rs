@@ -20,8 +20,12 @@ pub const EMPTY_CODE_HASH: B256 =
 /// A committed account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountData {
+    /// Transactions sent (an externally owned account) or contracts created (a contract, which
+    /// starts at 1 from Spurious Dragon, EIP-161).
     pub nonce: u64,
+    /// The balance in wei.
     pub balance: U256,
+    /// EVM bytecode, an EIP-7702 delegation designator, or empty.
     pub code: Bytes,
     /// Cached keccak256 of `code`; kept in sync by [`AccountData::new`] and [`State::post_state`].
     pub code_hash: B256,
@@ -42,6 +46,8 @@ impl Default for AccountData {
 }
 
 impl AccountData {
+    /// An account with its code hash computed and zero-valued slots dropped (a zero slot is an
+    /// absent one).
     pub fn new(nonce: u64, balance: U256, code: Bytes, storage: B256Map<B256>) -> Self {
         let code_hash = alloy_primitives::keccak256(&code);
         let storage = storage.into_iter().filter(|(_, v)| !v.is_zero()).collect();
@@ -63,13 +69,16 @@ impl AccountData {
 /// The committed state: the pre-state of a transaction or the post-state it produced.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WorldState {
+    /// Every existing account; an address missing here has no account.
     pub accounts: AddressMap<AccountData>,
 }
 
 impl WorldState {
+    /// The account at `addr`, if there is one.
     pub fn get(&self, addr: &Address) -> Option<&AccountData> {
         self.accounts.get(addr)
     }
+    /// The value of slot `key` of `addr`: zero when unset or when there is no account.
     pub fn storage(&self, addr: &Address, key: &B256) -> B256 {
         self.accounts
             .get(addr)
@@ -82,21 +91,30 @@ impl WorldState {
 /// A storage slot during a transaction.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StorageSlot {
+    /// The value after the writes made so far (EIP-2200's "current value").
     pub current: B256,
     /// The value at the start of the transaction (EIP-2200's "original value").
     pub original: B256,
+    /// Accessed in this transaction or listed in its access list: later accesses cost the warm
+    /// price (EIP-2929).
     pub warm: bool,
 }
 
 /// An account during a transaction.
 #[derive(Clone, Debug)]
 pub struct Account {
+    /// The nonce, as in [`AccountData::nonce`].
     pub nonce: u64,
+    /// The balance in wei.
     pub balance: U256,
+    /// The code, as in [`AccountData::code`].
     pub code: Bytes,
+    /// keccak256 of `code`; [`set_code`](Self::set_code) keeps the two in sync.
     pub code_hash: B256,
     /// Slots read or written so far; others are still at their committed value.
     pub storage: B256Map<StorageSlot>,
+    /// Transient storage (TLOAD/TSTORE, EIP-1153): cleared when the transaction ends, never
+    /// committed.
     pub transient: B256Map<B256>,
     /// The committed account had non-empty storage: a create there collides (EIP-7610).
     pub has_initial_storage: bool,
@@ -107,7 +125,7 @@ pub struct Account {
     pub erase_if_empty: bool,
     /// Created in this transaction (EIP-6780 lets SELFDESTRUCT erase only such accounts).
     pub just_created: bool,
-    pub code_changed: bool,
+    /// Accessed in this transaction (EIP-2929): later accesses cost the warm price.
     pub warm: bool,
 }
 
@@ -124,7 +142,6 @@ impl Default for Account {
             destructed: false,
             erase_if_empty: false,
             just_created: false,
-            code_changed: false,
             warm: false,
         }
     }
@@ -147,10 +164,10 @@ impl Account {
         self.nonce == 0 && self.balance.is_zero() && self.code_hash == EMPTY_CODE_HASH
     }
 
+    /// Replaces the code (a deployment or an EIP-7702 delegation) together with its hash.
     pub fn set_code(&mut self, code: Bytes) {
         self.code_hash = alloy_primitives::keccak256(&code);
         self.code = code;
-        self.code_changed = true;
     }
 }
 
@@ -199,6 +216,7 @@ pub struct State<'a> {
 }
 
 impl<'a> State<'a> {
+    /// A working state over `initial` with nothing loaded and an empty journal.
     pub fn new(initial: &'a WorldState) -> Self {
         Self {
             initial,
@@ -217,6 +235,8 @@ impl<'a> State<'a> {
         self.accounts.get_mut(addr)
     }
 
+    /// Whether `addr` has an account in the working state; an empty account exists until the
+    /// end of the transaction erases it.
     pub fn exists(&mut self, addr: &Address) -> bool {
         self.find(addr).is_some()
     }
@@ -261,6 +281,7 @@ impl<'a> State<'a> {
         acc
     }
 
+    /// The code of `addr`; empty when there is no account.
     pub fn code(&mut self, addr: &Address) -> Bytes {
         self.find(addr).map(|a| a.code.clone()).unwrap_or_default()
     }
@@ -326,12 +347,15 @@ impl<'a> State<'a> {
         self.storage_slot(addr, key).warm = true;
     }
 
+    /// Transient slot `key` of `addr` (TLOAD, EIP-1153); zero unless written in this transaction.
     pub fn transient(&mut self, addr: &Address, key: &B256) -> B256 {
         self.find(addr)
             .and_then(|a| a.transient.get(key).copied())
             .unwrap_or_default()
     }
 
+    /// Writes transient slot `key` of `addr` (TSTORE, EIP-1153), journaled: a reverted frame
+    /// undoes it like a storage write.
     pub fn set_transient(&mut self, addr: &Address, key: &B256, value: B256) {
         let acc = self.get_or_insert(addr, true);
         let prev = acc.transient.insert(*key, value).unwrap_or_default();
@@ -352,6 +376,7 @@ impl<'a> State<'a> {
             .push(JournalEntry::Balance { addr: *addr, prev });
     }
 
+    /// The balance of `addr` in wei; zero when there is no account.
     pub fn balance(&mut self, addr: &Address) -> U256 {
         self.find(addr).map(|a| a.balance).unwrap_or_default()
     }
@@ -368,12 +393,16 @@ impl<'a> State<'a> {
         self.set_balance(to, to_balance.saturating_add(value));
     }
 
+    /// Increments the nonce of an existing account (the sender of a nested CREATE or CREATE2),
+    /// journaled so a reverted frame restores it.
     pub fn bump_nonce_journaled(&mut self, addr: &Address) {
         let acc = self.find(addr).expect("nonce bump of a missing account");
         acc.nonce += 1;
         self.journal.push(JournalEntry::NonceBump { addr: *addr });
     }
 
+    /// Records a create over an existing empty account, so a rollback resets the nonce and code
+    /// the creation set while the account itself stays.
     pub fn journal_create_existing(&mut self, addr: &Address) {
         self.journal.push(JournalEntry::Create {
             addr: *addr,
@@ -381,6 +410,7 @@ impl<'a> State<'a> {
         });
     }
 
+    /// Records that SELFDESTRUCT marked `addr` destructed, so a rollback clears the mark.
     pub fn journal_destruct(&mut self, addr: &Address) {
         self.journal.push(JournalEntry::Destruct { addr: *addr });
     }
@@ -398,6 +428,7 @@ impl<'a> State<'a> {
         false
     }
 
+    /// The journal length: [`rollback`](Self::rollback) to it undoes every later change.
     pub fn checkpoint(&self) -> usize {
         self.journal.len()
     }
@@ -446,7 +477,6 @@ impl<'a> State<'a> {
                             a.nonce = 0;
                             a.code = Bytes::new();
                             a.code_hash = EMPTY_CODE_HASH;
-                            a.code_changed = false;
                             a.just_created = false;
                         }
                     } else {

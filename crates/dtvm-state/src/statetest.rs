@@ -234,10 +234,14 @@ fn parse_state(m: &HashMap<String, AccountJson>) -> Result<WorldState, String> {
 /// The transaction fields shared by all cases of a test, and the per-index lists.
 #[derive(Clone, Debug)]
 pub struct MultiTransaction {
+    /// Every field but those a case picks by index (data, gas limit, value, access list).
     pub base: Transaction,
+    /// The `data` list, indexed by [`Case::data`].
     pub data: Vec<Bytes>,
+    /// The `gasLimit` list, indexed by [`Case::gas`].
     pub gas_limits: Vec<u64>,
-    /// `None`: a value that does not fit in 256 bits.
+    /// The `value` list, indexed by [`Case::value`]; `None`: a value that does not fit in 256
+    /// bits.
     pub values: Vec<Option<U256>>,
     /// Per data index, when present.
     pub access_lists: Vec<Vec<(Address, Vec<B256>)>>,
@@ -246,14 +250,22 @@ pub struct MultiTransaction {
 /// One expected outcome: a fork and a choice of data, gas and value.
 #[derive(Clone, Debug)]
 pub struct Case {
+    /// The fork name as the fixture's `post` section writes it.
     pub fork: String,
     /// `None` for a fork name this runner does not know (counted as skipped).
     pub rev: Option<Revision>,
+    /// Index into [`MultiTransaction::data`] (`indexes.data`).
     pub data: usize,
+    /// Index into [`MultiTransaction::gas_limits`] (`indexes.gas`).
     pub gas: usize,
+    /// Index into [`MultiTransaction::values`] (`indexes.value`).
     pub value: usize,
+    /// The expected state root after the transaction.
     pub hash: B256,
+    /// The expected keccak256 of the RLP list of the transaction's logs.
     pub logs: B256,
+    /// The error an invalid transaction must be rejected with, as the fixture names it;
+    /// `None` when the transaction is valid (or the entry predates `expectException`).
     pub expect_exception: Option<String>,
     /// The filler marks every invalid transaction (see the module docs).
     pub strict_validity: bool,
@@ -261,20 +273,28 @@ pub struct Case {
     pub expected_state: Option<WorldState>,
 }
 
+/// One named test of a fixture file: a pre-state, a block, a transaction with lists of data, gas
+/// limits and values, and the expected outcome of each chosen combination per fork.
 #[derive(Clone, Debug)]
 pub struct StateTest {
+    /// The test's key in the fixture file.
     pub name: String,
+    /// The accounts before the transaction.
     pub pre: WorldState,
+    /// The block (`env`) without the per-fork parts; [`block_for`](Self::block_for) adds them.
     pub block: BlockEnv,
     /// `currentRandom` and `currentDifficulty` as given; the block picks one per revision.
     random: Option<B256>,
     difficulty: Option<B256>,
     blob_schedules: HashMap<String, BlobSchedule>,
+    /// The transaction and its per-index lists.
     pub tx: MultiTransaction,
+    /// The expected outcomes, one per fork and index choice of `post`.
     pub cases: Vec<Case>,
 }
 
 impl Case {
+    /// The case's fork and indexes for messages, e.g. `Cancun d0 g1 v0`.
     pub fn label(&self) -> String {
         format!("{} d{} g{} v{}", self.fork, self.data, self.gas, self.value)
     }
@@ -286,6 +306,7 @@ pub fn load_file(path: &Path) -> Result<Vec<StateTest>, String> {
     load_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// Loads every test of a fixture file's contents.
 pub fn load_str(text: &[u8]) -> Result<Vec<StateTest>, String> {
     let tests: BTreeMap<String, TestJson> =
         serde_json::from_slice(text).map_err(|e| format!("JSON: {e}"))?;
@@ -525,6 +546,7 @@ impl StateTest {
 /// The result of running one case.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// Validity, state root and logs hash all match the expectation.
     Pass,
     /// The fork is unknown to this runner.
     Skipped(String),

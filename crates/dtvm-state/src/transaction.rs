@@ -13,22 +13,35 @@ use std::fmt;
 /// EIP-2718 transaction types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum TxType {
+    /// Untyped, the only kind before EIP-2718.
     #[default]
     Legacy = 0,
+    /// EIP-2930 (Berlin): a gas price and an access list.
     AccessList = 1,
+    /// EIP-1559 (London): a fee cap and a priority fee instead of a gas price.
     Eip1559 = 2,
+    /// EIP-4844 (Cancun): an EIP-1559 transaction carrying blob versioned hashes.
     Blob = 3,
+    /// EIP-7702 (Prague): an EIP-1559 transaction carrying authorizations that set delegations.
     SetCode = 4,
 }
 
 /// One EIP-7702 authorization tuple.
 #[derive(Clone, Debug, Default)]
 pub struct Authorization {
+    /// The chain the authorization is valid on; zero means every chain.
     pub chain_id: U256,
+    /// The delegate: the authority's code becomes `0xef0100 ++ address`; the zero address
+    /// clears the delegation instead.
     pub address: Address,
+    /// Must equal the authority's nonce when the authorization is applied.
     pub nonce: u64,
+    /// The signature's y parity (recovery id), 0 or 1.
     pub y_parity: U256,
+    /// The signature's `r`.
     pub r: U256,
+    /// The signature's `s`; above secp256k1n/2 the authorization is skipped (EIP-7702, as EIP-2
+    /// requires of transaction signatures).
     pub s: U256,
 }
 
@@ -45,28 +58,39 @@ impl Authorization {
     }
 }
 
+/// A transaction with its sender already known (recovered or given by the fixture).
 #[derive(Clone, Debug, Default)]
 pub struct Transaction {
+    /// The EIP-2718 type: which fields apply and from which revision it is valid.
     pub tx_type: TxType,
+    /// The signer: pays for gas and value, and its nonce is incremented.
     pub sender: Address,
     /// `None` creates a contract.
     pub to: Option<Address>,
+    /// Must equal the sender's nonce.
     pub nonce: u64,
+    /// The gas bought up front; the intrinsic gas is charged from it before execution.
     pub gas_limit: u64,
     /// The gas price of legacy and access-list transactions, `max_fee_per_gas` otherwise.
     pub max_fee_per_gas: U256,
     /// Equal to the gas price for legacy and access-list transactions.
     pub max_priority_fee_per_gas: U256,
+    /// Wei sent to `to`, or the endowment of the created contract.
     pub value: U256,
+    /// The call data, or the init code of a create.
     pub data: Bytes,
+    /// EIP-2930: accounts and storage slots that are warm from the start.
     pub access_list: Vec<(Address, Vec<B256>)>,
+    /// EIP-4844: the most the sender pays per blob gas.
     pub max_fee_per_blob_gas: U256,
+    /// EIP-4844: the versioned hashes of the blobs (BLOBHASH).
     pub blob_hashes: Vec<B256>,
     /// Authorizations with their recovered authority (`None`: invalid signature).
     pub authorizations: Vec<(Authorization, Option<Address>)>,
 }
 
 impl Transaction {
+    /// The blob gas the transaction consumes: [`GAS_PER_BLOB`] per blob (EIP-4844).
     pub fn blob_gas_used(&self) -> u64 {
         GAS_PER_BLOB * self.blob_hashes.len() as u64
     }
@@ -75,8 +99,11 @@ impl Transaction {
 /// Target, maximum and base-fee update fraction of blobs per block (EIP-7840).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BlobSchedule {
+    /// Blobs per block the blob base fee steers towards: excess blob gas grows above it.
     pub target: u64,
+    /// The most blobs a block may hold.
     pub max: u64,
+    /// The denominator of the blob base fee's exponential (`BLOB_BASE_FEE_UPDATE_FRACTION`).
     pub base_fee_update_fraction: u64,
 }
 
@@ -99,6 +126,7 @@ impl BlobSchedule {
     }
 }
 
+/// EIP-4844: blob gas per blob, 2^17 (a blob is 4096 field elements of 32 bytes).
 pub const GAS_PER_BLOB: u64 = 1 << 17;
 /// EIP-7594: blobs per transaction from Osaka.
 pub const MAX_BLOBS_PER_TX: usize = 6;
@@ -126,23 +154,33 @@ pub fn blob_base_fee(excess_blob_gas: u64, update_fraction: u64) -> U256 {
 /// The block a transaction runs in.
 #[derive(Clone, Debug, Default)]
 pub struct BlockEnv {
+    /// NUMBER: the block number.
     pub number: i64,
+    /// TIMESTAMP: seconds since the Unix epoch.
     pub timestamp: i64,
+    /// GASLIMIT: no transaction may have a larger gas limit.
     pub gas_limit: i64,
+    /// COINBASE: receives the priority fees.
     pub coinbase: Address,
     /// PREVRANDAO from Paris, the difficulty (DIFFICULTY) before.
     pub prev_randao: B256,
+    /// BASEFEE: the EIP-1559 base fee per gas in wei, burnt (from London).
     pub base_fee: U256,
+    /// EIP-4844: the blob gas above target accumulated by earlier blocks; sets the blob base fee.
     pub excess_blob_gas: u64,
+    /// CHAINID (EIP-1344), also the chain EIP-7702 authorizations must name.
     pub chain_id: U256,
+    /// The fixture's blob schedule for this fork; `None`: the mainnet one.
     pub blob_schedule: Option<BlobSchedule>,
 }
 
 impl BlockEnv {
+    /// The blob schedule at `rev`: the fixture's if it gave one, otherwise mainnet's.
     pub fn blob_schedule(&self, rev: Revision) -> BlobSchedule {
         self.blob_schedule
             .unwrap_or_else(|| BlobSchedule::for_revision(rev))
     }
+    /// BLOBBASEFEE: the price per blob gas in wei at `rev` (EIP-4844, EIP-7516).
     pub fn blob_base_fee(&self, rev: Revision) -> U256 {
         blob_base_fee(
             self.excess_blob_gas,
@@ -154,25 +192,47 @@ impl BlockEnv {
 /// Why a transaction is invalid (it is then not included: the state does not change).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TxError {
+    /// The type is not valid yet at the revision: access lists from Berlin, EIP-1559 from
+    /// London, blobs from Cancun, set-code from Prague.
     TypeNotSupported,
+    /// The priority fee exceeds the fee cap (EIP-1559).
     TipAboveFeeCap,
+    /// The gas limit exceeds [`MAX_TX_GAS_LIMIT`] (EIP-7825, Osaka).
     GasLimitAboveCap,
+    /// The gas limit exceeds the block's.
     GasLimitAboveBlock,
+    /// The fee cap is below the block's base fee (EIP-1559).
     FeeCapBelowBaseFee,
+    /// The sender has code other than an EIP-7702 delegation designator (EIP-3607).
     SenderNotEoa,
+    /// The sender's nonce is 2^64 - 1 and cannot be incremented (EIP-2681).
     NonceMax,
+    /// The transaction's nonce is above the sender's.
     NonceTooHigh,
+    /// The transaction's nonce is below the sender's.
     NonceTooLow,
+    /// A create whose init code exceeds [`MAX_INITCODE_SIZE`] (EIP-3860, Shanghai).
     InitcodeTooLarge,
+    /// The sender cannot pay the gas limit at the fee cap plus the value (plus the blob gas at
+    /// its fee cap).
     InsufficientFunds,
+    /// The gas limit is below the intrinsic gas or the EIP-7623 calldata floor.
     IntrinsicGasTooLow,
+    /// A blob transaction without a recipient: EIP-4844 forbids creates.
     BlobCreate,
+    /// A blob transaction without blobs.
     BlobListEmpty,
+    /// More than [`MAX_BLOBS_PER_TX`] blobs (EIP-7594, Osaka).
     BlobCountAboveLimit,
+    /// The blob fee cap is below the block's blob base fee (EIP-4844).
     BlobFeeCapBelowBlobBaseFee,
+    /// A versioned hash whose version byte is not 0x01, the KZG version (EIP-4844).
     BlobVersionInvalid,
+    /// More blob gas than the block's maximum.
     BlobGasAboveBlock,
+    /// A set-code transaction without a recipient: EIP-7702 forbids creates.
     SetCodeCreate,
+    /// A set-code transaction without authorizations (EIP-7702).
     AuthorizationListEmpty,
 }
 
@@ -185,6 +245,8 @@ impl fmt::Display for TxError {
 /// Gas figures of a valid transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TxGas {
+    /// The intrinsic gas (Yellow Paper g0): 21000, calldata, create and init-code words
+    /// (EIP-3860), access list (EIP-2930) and authorizations (EIP-7702), charged before execution.
     pub intrinsic: i64,
     /// The EIP-7623 floor (Prague): gas used is at least this.
     pub floor: i64,
@@ -343,11 +405,16 @@ pub fn validate(
 
 /// The outcome of an included transaction.
 pub struct Receipt {
+    /// How the outermost frame ended.
     pub status: sys::evmc_status_code,
+    /// The gas the sender pays for: used gas less the refund (capped at a half, from London a
+    /// fifth, of the gas used, EIP-3529), at least the EIP-7623 floor.
     pub gas_used: i64,
     /// The top frame's output: RETURN or REVERT data of a call, REVERT data of a create.
     pub output: Bytes,
+    /// The logs of the frames that did not revert; none if the outermost one failed.
     pub logs: Vec<Log>,
+    /// The state after the transaction and its fees.
     pub post: WorldState,
     /// Host-side fatal errors (a precompile library failure): the result cannot be trusted.
     pub host_errors: Vec<String>,
@@ -355,7 +422,7 @@ pub struct Receipt {
 
 /// Applies the EIP-7702 authorizations; returns the refund for authorities that already existed.
 fn apply_authorizations(
-    state: &mut State,
+    state: &mut State<'_>,
     rev: Revision,
     chain_id: &U256,
     tx: &Transaction,
@@ -408,11 +475,17 @@ fn apply_authorizations(
 /// the transaction touched, so dropping it costs what the transaction did, not the size of the
 /// pre-state (what a timed run wants).
 pub struct Executed<'a> {
+    /// As [`Receipt::status`].
     pub status: sys::evmc_status_code,
+    /// As [`Receipt::gas_used`].
     pub gas_used: i64,
+    /// As [`Receipt::output`].
     pub output: Bytes,
+    /// As [`Receipt::logs`].
     pub logs: Vec<Log>,
+    /// The working state after the transaction and its fees, over the pre-state.
     pub state: State<'a>,
+    /// As [`Receipt::host_errors`].
     pub host_errors: Vec<String>,
 }
 

@@ -7,8 +7,11 @@ use alloy_trie::{root, TrieAccount};
 /// A log emitted by LOG0..LOG4.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Log {
+    /// The account whose code emitted it.
     pub address: Address,
+    /// The indexed words, zero to four (LOG0..LOG4).
     pub topics: Vec<B256>,
+    /// The unindexed payload, copied from memory.
     pub data: Bytes,
 }
 

@@ -14,11 +14,19 @@ pub use evmc_sys as sys;
 use std::marker::PhantomData;
 use sys::*;
 
+/// A 20-byte account address.
 pub type Address = evmc_address;
+/// A 32-byte word: storage keys and values, hashes, and 256-bit integers in big-endian order.
 pub type Bytes32 = evmc_bytes32;
+/// How an execution ended: success, revert, or one of the failure kinds (`EVMC_OUT_OF_GAS`, ...).
 pub type StatusCode = evmc_status_code;
+/// The hard fork whose rules apply, from `EVMC_FRONTIER` upwards.
 pub type Revision = evmc_revision;
+/// What an SSTORE did to a slot, classified by original, current and new value as EIP-2200
+/// (Istanbul) and EIP-3529 (London) define it; the VM derives the gas cost and refund from it.
 pub type StorageStatus = evmc_storage_status;
+/// Whether an account or storage slot was already accessed in the transaction (warm) or not
+/// (cold), the EIP-2929 distinction that decides the access cost.
 pub type AccessStatus = evmc_access_status;
 
 /// Builds a slice from a C pointer/length pair, accepting NULL for empty input.
@@ -29,7 +37,8 @@ pub unsafe fn slice_from_raw<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
     if ptr.is_null() || len == 0 {
         &[]
     } else {
-        // SAFETY: guaranteed by the caller; NULL and empty were handled above.
+        // SAFETY: the caller guarantees `len` readable bytes at `ptr` for `'a`; NULL and empty
+        // input returned above.
         unsafe { std::slice::from_raw_parts(ptr, len) }
     }
 }
@@ -41,62 +50,91 @@ pub struct ExecutionMessage<'a> {
 }
 
 impl<'a> ExecutionMessage<'a> {
+    /// Wraps the message `execute` received.
+    ///
     /// # Safety
     /// `raw.input_data`/`input_size` and `raw.code`/`code_size` must describe readable memory
     /// (or be NULL/0) for `'a`, as the EVMC contract of `execute` promises.
     pub unsafe fn new(raw: &'a evmc_message) -> Self {
         Self { raw }
     }
+    /// The C message itself, e.g. as the base of a nested call's message.
     pub fn raw(&self) -> &'a evmc_message {
         self.raw
     }
+    /// CALL (also for STATICCALL, see [`is_static`](Self::is_static)), DELEGATECALL, CALLCODE,
+    /// CREATE, CREATE2 or EOFCREATE.
     pub fn kind(&self) -> evmc_call_kind {
         self.raw.kind
     }
+    /// The raw `evmc_flags` bits; [`is_static`](Self::is_static) reads the one that matters.
     pub fn flags(&self) -> u32 {
         self.raw.flags
     }
+    /// Whether the frame runs under STATICCALL (EIP-214): any state modification fails it.
     pub fn is_static(&self) -> bool {
         self.raw.flags & EVMC_STATIC != 0
     }
+    /// The call depth: 0 for the transaction's outermost frame. A call or create from depth
+    /// 1024 fails without running.
     pub fn depth(&self) -> i32 {
         self.raw.depth
     }
+    /// The gas the frame starts with.
     pub fn gas(&self) -> i64 {
         self.raw.gas
     }
+    /// The account whose storage and balance the frame acts on (ADDRESS). For DELEGATECALL and
+    /// CALLCODE that is the calling account, not the one whose code runs.
     pub fn recipient(&self) -> &'a Address {
         &self.raw.recipient
     }
+    /// The caller (CALLER); for DELEGATECALL the caller of the delegating frame.
     pub fn sender(&self) -> &'a Address {
         &self.raw.sender
     }
+    /// The call data (CALLDATALOAD, CALLDATASIZE, CALLDATACOPY); empty for NULL input.
     pub fn input(&self) -> &'a [u8] {
-        // SAFETY: promised by the constructor's contract.
+        // SAFETY: `new`'s caller promised `input_data` is NULL/0 or `input_size` bytes readable
+        // for `'a`; `slice_from_raw` maps NULL to the empty slice.
         unsafe { slice_from_raw(self.raw.input_data, self.raw.input_size) }
     }
+    /// The wei transferred with the message (CALLVALUE), big-endian.
     pub fn value(&self) -> &'a Bytes32 {
         &self.raw.value
     }
+    /// The salt of a CREATE2 message (EIP-1014); meaningless for other kinds.
     pub fn create2_salt(&self) -> &'a Bytes32 {
         &self.raw.create2_salt
     }
+    /// The account whose code runs; differs from [`recipient`](Self::recipient) for
+    /// DELEGATECALL and CALLCODE.
     pub fn code_address(&self) -> &'a Address {
         &self.raw.code_address
     }
+    /// Code carried by the message itself (EOFCREATE-style messages); empty when the host
+    /// resolves the code and passes it to `execute` separately, which is every message today.
     pub fn code(&self) -> &'a [u8] {
-        // SAFETY: promised by the constructor's contract.
+        // SAFETY: `new`'s caller promised `code` is NULL/0 or `code_size` bytes readable for
+        // `'a`; `slice_from_raw` maps NULL to the empty slice.
         unsafe { slice_from_raw(self.raw.code, self.raw.code_size) }
     }
 }
 
-/// An owned execution result.
+/// An owned execution result, the Rust side of `evmc_result`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExecutionResult {
+    /// How the execution ended: `EVMC_SUCCESS`, `EVMC_REVERT` (state changes undone, gas left
+    /// and output kept) or a failure kind.
     pub status_code: StatusCode,
+    /// Gas not consumed, returned to the caller.
     pub gas_left: i64,
+    /// The refund counter the frame accumulated (SSTORE refunds, EIP-3529 caps it per transaction).
     pub gas_refund: i64,
+    /// RETURN or REVERT data; for a successful create, the deployed code.
     pub output: Vec<u8>,
+    /// The account a successful CREATE or CREATE2 made, which the host sets; `None` (zero in C)
+    /// when there is none.
     pub create_address: Option<Address>,
 }
 
@@ -113,6 +151,7 @@ unsafe extern "C" fn release_boxed_output(result: *const evmc_result) {
 }
 
 impl ExecutionResult {
+    /// A result with no create address.
     pub fn new(status_code: StatusCode, gas_left: i64, gas_refund: i64, output: Vec<u8>) -> Self {
         Self {
             status_code,
@@ -128,6 +167,7 @@ impl ExecutionResult {
         Self::new(status_code, 0, 0, Vec::new())
     }
 
+    /// Whether the status is `EVMC_SUCCESS`.
     pub fn success(&self) -> bool {
         self.status_code == EVMC_SUCCESS
     }
@@ -164,7 +204,8 @@ impl ExecutionResult {
         // SAFETY: the caller guarantees the output buffer is valid until release.
         let output = unsafe { slice_from_raw(raw.output_data, raw.output_size) }.to_vec();
         if let Some(release) = raw.release {
-            // SAFETY: released exactly once, here, as the caller gave up ownership.
+            // SAFETY: the caller gave up ownership of `raw`, so nobody else releases it; this is
+            // its only release, and the output was copied out above.
             unsafe { release(&raw) };
         }
         Self {
@@ -198,6 +239,8 @@ macro_rules! host_fn {
 }
 
 impl<'a> ExecutionContext<'a> {
+    /// Wraps the host table and context pointer `execute` received.
+    ///
     /// # Safety
     /// `host` must hold valid function pointers for the duration of `'a` and `context` must be
     /// the pointer the host expects to get back in them.
@@ -210,38 +253,55 @@ impl<'a> ExecutionContext<'a> {
         }
     }
 
+    /// Whether `address` exists; from Spurious Dragon on, whether it is non-empty (EIP-161). CALL
+    /// and SELFDESTRUCT charge the new-account cost when it does not.
     pub fn account_exists(&mut self, address: &Address) -> bool {
-        // SAFETY: valid per constructor contract; arguments are live references.
+        // SAFETY: `new`'s caller promised a valid table and context for `'a`; `address` is a live
+        // reference the host reads during the call.
         unsafe { host_fn!(self.account_exists)(self.context, address) }
     }
+    /// The current value of storage slot `key` of `address` (SLOAD).
     pub fn get_storage(&mut self, address: &Address, key: &Bytes32) -> Bytes32 {
-        // SAFETY: as above.
+        // SAFETY: `new`'s caller promised a valid table and context for `'a`; `address` and `key`
+        // are live references the host reads during the call.
         unsafe { host_fn!(self.get_storage)(self.context, address, key) }
     }
+    /// Writes storage slot `key` of `address` (SSTORE) and reports which EIP-2200 case the write
+    /// was, from which the VM computes gas and refund.
     pub fn set_storage(
         &mut self,
         address: &Address,
         key: &Bytes32,
         value: &Bytes32,
     ) -> StorageStatus {
-        // SAFETY: as above.
+        // SAFETY: `new`'s caller promised a valid table and context for `'a`; `address`, `key` and
+        // `value` are live references the host reads during the call.
         unsafe { host_fn!(self.set_storage)(self.context, address, key, value) }
     }
+    /// The balance of `address` in wei, big-endian (BALANCE, SELFBALANCE).
     pub fn get_balance(&mut self, address: &Address) -> Bytes32 {
-        // SAFETY: as above.
+        // SAFETY: `new`'s caller promised a valid table and context for `'a`; `address` is a live
+        // reference the host reads during the call.
         unsafe { host_fn!(self.get_balance)(self.context, address) }
     }
+    /// The code size of `address` in bytes (EXTCODESIZE).
     pub fn get_code_size(&mut self, address: &Address) -> usize {
-        // SAFETY: as above.
+        // SAFETY: `new`'s caller promised a valid table and context for `'a`; `address` is a live
+        // reference the host reads during the call.
         unsafe { host_fn!(self.get_code_size)(self.context, address) }
     }
+    /// The keccak-256 of the code of `address`, zero for a non-existent or empty account
+    /// (EXTCODEHASH, EIP-1052 and EIP-161).
     pub fn get_code_hash(&mut self, address: &Address) -> Bytes32 {
-        // SAFETY: as above.
+        // SAFETY: `new`'s caller promised a valid table and context for `'a`; `address` is a live
+        // reference the host reads during the call.
         unsafe { host_fn!(self.get_code_hash)(self.context, address) }
     }
-    /// Copies code of `address` from `offset` into `buffer`; returns the number of bytes copied.
+    /// Copies code of `address` from `offset` into `buffer` (EXTCODECOPY); returns the number of
+    /// bytes copied, at most `buffer.len()` even if the host claims more.
     pub fn copy_code(&mut self, address: &Address, offset: usize, buffer: &mut [u8]) -> usize {
-        // SAFETY: the buffer is a live mutable slice of the given length.
+        // SAFETY: `new`'s caller promised a valid table and context for `'a`; the host writes at
+        // most `buffer.len()` bytes into the exclusively borrowed `buffer`.
         let n = unsafe {
             host_fn!(self.copy_code)(
                 self.context,
@@ -253,13 +313,18 @@ impl<'a> ExecutionContext<'a> {
         };
         n.min(buffer.len())
     }
+    /// Registers the SELFDESTRUCT of `address` in favour of `beneficiary`; true the first time
+    /// the account is destructed in the transaction (the pre-London refund applies only then).
     pub fn selfdestruct(&mut self, address: &Address, beneficiary: &Address) -> bool {
-        // SAFETY: as above.
+        // SAFETY: `new`'s caller promised a valid table and context for `'a`; `address` and
+        // `beneficiary` are live references the host reads during the call.
         unsafe { host_fn!(self.selfdestruct)(self.context, address, beneficiary) }
     }
     /// Runs a nested call or create. The message's pointers must stay valid during the call.
     pub fn call(&mut self, msg: &evmc_message) -> ExecutionResult {
-        // SAFETY: the host returns an owned result which we release exactly once.
+        // SAFETY: `new`'s caller promised a valid table and context for `'a`; the caller of this
+        // method keeps `msg`'s pointers valid; the host hands back an owned result that nobody
+        // else releases, as `from_raw` requires.
         unsafe {
             let raw = host_fn!(self.call)(self.context, msg);
             ExecutionResult::from_raw(raw)
@@ -268,7 +333,8 @@ impl<'a> ExecutionContext<'a> {
     /// The transaction context, fetched from the host once per execution.
     pub fn tx_context(&mut self) -> &evmc_tx_context {
         if self.tx_context.is_none() {
-            // SAFETY: as above.
+            // SAFETY: `new`'s caller promised a valid table and context for `'a`; the call takes
+            // no other pointer.
             let tx = unsafe { host_fn!(self.get_tx_context)(self.context) };
             self.tx_context = Some(tx);
         }
@@ -280,15 +346,20 @@ impl<'a> ExecutionContext<'a> {
         if index >= tx.blob_hashes_count || tx.blob_hashes.is_null() {
             return None;
         }
-        // SAFETY: the host promises `blob_hashes_count` readable entries.
+        // SAFETY: EVMC makes `blob_hashes` point to `blob_hashes_count` entries that stay valid
+        // for the whole execution; `index` is below the count and the pointer is not NULL.
         Some(unsafe { *tx.blob_hashes.add(index) })
     }
+    /// The hash of block `number` (BLOCKHASH); the VM checks the 256-block window first.
     pub fn get_block_hash(&mut self, number: i64) -> Bytes32 {
-        // SAFETY: as above.
+        // SAFETY: `new`'s caller promised a valid table and context for `'a`; the only argument is
+        // passed by value.
         unsafe { host_fn!(self.get_block_hash)(self.context, number) }
     }
+    /// Appends a log record of `address` (LOG0..LOG4); `topics` has at most four entries.
     pub fn emit_log(&mut self, address: &Address, data: &[u8], topics: &[Bytes32]) {
-        // SAFETY: slices are live for the call.
+        // SAFETY: `new`'s caller promised a valid table and context for `'a`; `address`, `data`
+        // and `topics` are live borrows and each pointer is passed with its own length.
         unsafe {
             host_fn!(self.emit_log)(
                 self.context,
@@ -300,20 +371,28 @@ impl<'a> ExecutionContext<'a> {
             )
         }
     }
+    /// Marks `address` warm and reports whether it already was (EIP-2929).
     pub fn access_account(&mut self, address: &Address) -> AccessStatus {
-        // SAFETY: as above.
+        // SAFETY: `new`'s caller promised a valid table and context for `'a`; `address` is a live
+        // reference the host reads during the call.
         unsafe { host_fn!(self.access_account)(self.context, address) }
     }
+    /// Marks slot `key` of `address` warm and reports whether it already was (EIP-2929).
     pub fn access_storage(&mut self, address: &Address, key: &Bytes32) -> AccessStatus {
-        // SAFETY: as above.
+        // SAFETY: `new`'s caller promised a valid table and context for `'a`; `address` and `key`
+        // are live references the host reads during the call.
         unsafe { host_fn!(self.access_storage)(self.context, address, key) }
     }
+    /// The transient storage slot `key` of `address` (TLOAD, EIP-1153).
     pub fn get_transient_storage(&mut self, address: &Address, key: &Bytes32) -> Bytes32 {
-        // SAFETY: as above.
+        // SAFETY: `new`'s caller promised a valid table and context for `'a`; `address` and `key`
+        // are live references the host reads during the call.
         unsafe { host_fn!(self.get_transient_storage)(self.context, address, key) }
     }
+    /// Writes transient storage slot `key` of `address` (TSTORE, EIP-1153).
     pub fn set_transient_storage(&mut self, address: &Address, key: &Bytes32, value: &Bytes32) {
-        // SAFETY: as above.
+        // SAFETY: `new`'s caller promised a valid table and context for `'a`; `address`, `key` and
+        // `value` are live references the host reads during the call.
         unsafe { host_fn!(self.set_transient_storage)(self.context, address, key, value) }
     }
 }
@@ -322,81 +401,128 @@ impl<'a> ExecutionContext<'a> {
 /// same context pointer while the outer call is still running, so implementations keep their
 /// mutable state in cells and must not hold a borrow across the VM call they make in `call`.
 pub trait Host {
+    /// Whether `address` exists; from Spurious Dragon on, whether it is non-empty (EIP-161).
     fn account_exists(&self, address: &Address) -> bool;
+    /// The current value of storage slot `key` of `address`; zero if never written.
     fn get_storage(&self, address: &Address, key: &Bytes32) -> Bytes32;
+    /// Writes storage slot `key` of `address` and classifies the write by original, current and
+    /// new value (EIP-2200, with EIP-3529's refunds from London).
     fn set_storage(&self, address: &Address, key: &Bytes32, value: &Bytes32) -> StorageStatus;
+    /// The balance of `address` in wei, big-endian.
     fn get_balance(&self, address: &Address) -> Bytes32;
+    /// The code size of `address` in bytes.
     fn get_code_size(&self, address: &Address) -> usize;
+    /// The keccak-256 of the code of `address`; zero for an account that does not exist or is
+    /// empty (EIP-1052, EIP-161).
     fn get_code_hash(&self, address: &Address) -> Bytes32;
+    /// Copies code of `address` from `offset` into `buffer`, returning how many bytes it wrote
+    /// (fewer than `buffer.len()` past the end of the code; the VM zero-fills the rest).
     fn copy_code(&self, address: &Address, offset: usize, buffer: &mut [u8]) -> usize;
+    /// Moves the balance of `address` to `beneficiary` and marks `address` destructed (from
+    /// Cancun only if created in the same transaction, EIP-6780). Returns true the first time
+    /// `address` is destructed in the transaction.
     fn selfdestruct(&self, address: &Address, beneficiary: &Address) -> bool;
+    /// Runs a nested call or create: transfers value, executes the callee (with the VM, or a
+    /// precompile) and reverts the callee's state changes unless it succeeds.
     fn call(&self, msg: &evmc_message) -> ExecutionResult;
+    /// The block and transaction values (ORIGIN, GASPRICE, COINBASE, NUMBER, ...). Its pointers
+    /// (the EIP-4844 blob hashes) must stay valid while the VM runs.
     fn get_tx_context(&self) -> evmc_tx_context;
+    /// The hash of block `number`; the VM only asks for the 256 blocks before the current one.
     fn get_block_hash(&self, number: i64) -> Bytes32;
+    /// Records a log of `address` with `data` and up to four `topics`; dropped if the frame or
+    /// one of its callers reverts.
     fn emit_log(&self, address: &Address, data: &[u8], topics: &[Bytes32]);
+    /// Adds `address` to the accessed set and reports whether it was there before (EIP-2929).
     fn access_account(&self, address: &Address) -> AccessStatus;
+    /// Adds slot `key` of `address` to the accessed set and reports whether it was there before
+    /// (EIP-2929).
     fn access_storage(&self, address: &Address, key: &Bytes32) -> AccessStatus;
+    /// Transient slot `key` of `address`: storage that is cleared at the end of the transaction
+    /// (EIP-1153).
     fn get_transient_storage(&self, address: &Address, key: &Bytes32) -> Bytes32;
+    /// Writes transient slot `key` of `address`; reverted with the frame like storage (EIP-1153).
     fn set_transient_storage(&self, address: &Address, key: &Bytes32, value: &Bytes32);
 }
 
 mod trampolines {
     //! `extern "C"` entry points that forward the C host table to a [`Host`] implementation.
-    //! The context pointer is the `*const H` given to [`host_context`](super::host_context).
+    //!
+    //! The contract of every function here (its `# Safety`), which a VM keeps by following EVMC:
+    //! * `c` is the [`host_context`](super::host_context) of an `H` that is still borrowed, i.e.
+    //!   the table and the context were made for the same `H`, as [`Vm::execute`] does;
+    //! * every pointer argument is valid for the duration of the call: addresses and words point
+    //!   to one readable value, `(data, size)` and `(topics, count)` pairs to that many readable
+    //!   elements (`copy_code`'s to writable bytes no one else accesses), NULL only with length 0.
+    //!
+    //! `Address` and `Bytes32` are byte arrays (alignment 1), so any non-NULL pointer is aligned.
     use super::*;
 
-    // SAFETY (for every function here): the VM passes back the context pointer we built from a
-    // live `&H` in `host_context`, and valid pointers for every argument, per the EVMC contract.
+    /// The `H` behind a context pointer.
+    ///
+    /// # Safety
+    /// `ctx` is `host_context(h)` for an `h: &H` that outlives `'a`.
     unsafe fn host<'a, H>(ctx: *mut evmc_host_context) -> &'a H {
+        // SAFETY: per the contract, `ctx` is a `&H` cast to a pointer and `h` is still borrowed,
+        // so casting back yields a valid shared reference.
         unsafe { &*(ctx as *const H) }
     }
 
-    pub unsafe extern "C" fn account_exists<H: Host>(
+    pub(super) unsafe extern "C" fn account_exists<H: Host>(
         c: *mut evmc_host_context,
         a: *const Address,
     ) -> bool {
+        // SAFETY: module contract: `c` is a live `H`; `a` points to a live address.
         unsafe { host::<H>(c).account_exists(&*a) }
     }
-    pub unsafe extern "C" fn get_storage<H: Host>(
+    pub(super) unsafe extern "C" fn get_storage<H: Host>(
         c: *mut evmc_host_context,
         a: *const Address,
         k: *const Bytes32,
     ) -> Bytes32 {
+        // SAFETY: module contract: `c` is a live `H`; `a` and `k` point to a live address and key.
         unsafe { host::<H>(c).get_storage(&*a, &*k) }
     }
-    pub unsafe extern "C" fn set_storage<H: Host>(
+    pub(super) unsafe extern "C" fn set_storage<H: Host>(
         c: *mut evmc_host_context,
         a: *const Address,
         k: *const Bytes32,
         v: *const Bytes32,
     ) -> StorageStatus {
+        // SAFETY: module contract: `c` is a live `H`; `a`, `k` and `v` point to a live address, key
+        // and value.
         unsafe { host::<H>(c).set_storage(&*a, &*k, &*v) }
     }
-    pub unsafe extern "C" fn get_balance<H: Host>(
+    pub(super) unsafe extern "C" fn get_balance<H: Host>(
         c: *mut evmc_host_context,
         a: *const Address,
     ) -> Bytes32 {
+        // SAFETY: module contract: `c` is a live `H`; `a` points to a live address.
         unsafe { host::<H>(c).get_balance(&*a) }
     }
-    pub unsafe extern "C" fn get_code_size<H: Host>(
+    pub(super) unsafe extern "C" fn get_code_size<H: Host>(
         c: *mut evmc_host_context,
         a: *const Address,
     ) -> usize {
+        // SAFETY: module contract: `c` is a live `H`; `a` points to a live address.
         unsafe { host::<H>(c).get_code_size(&*a) }
     }
-    pub unsafe extern "C" fn get_code_hash<H: Host>(
+    pub(super) unsafe extern "C" fn get_code_hash<H: Host>(
         c: *mut evmc_host_context,
         a: *const Address,
     ) -> Bytes32 {
+        // SAFETY: module contract: `c` is a live `H`; `a` points to a live address.
         unsafe { host::<H>(c).get_code_hash(&*a) }
     }
-    pub unsafe extern "C" fn copy_code<H: Host>(
+    pub(super) unsafe extern "C" fn copy_code<H: Host>(
         c: *mut evmc_host_context,
         a: *const Address,
         offset: usize,
         data: *mut u8,
         size: usize,
     ) -> usize {
+        // SAFETY: module contract: `c` is a live `H`; `a` points to a live address and `data` to
+        // `size` writable bytes (or is NULL with size 0, which becomes the empty slice).
         unsafe {
             let buf: &mut [u8] = if data.is_null() || size == 0 {
                 &mut []
@@ -406,26 +532,36 @@ mod trampolines {
             host::<H>(c).copy_code(&*a, offset, buf)
         }
     }
-    pub unsafe extern "C" fn selfdestruct<H: Host>(
+    pub(super) unsafe extern "C" fn selfdestruct<H: Host>(
         c: *mut evmc_host_context,
         a: *const Address,
         b: *const Address,
     ) -> bool {
+        // SAFETY: module contract: `c` is a live `H`; `a` and `b` point to live addresses.
         unsafe { host::<H>(c).selfdestruct(&*a, &*b) }
     }
-    pub unsafe extern "C" fn call<H: Host>(
+    pub(super) unsafe extern "C" fn call<H: Host>(
         c: *mut evmc_host_context,
         msg: *const evmc_message,
     ) -> evmc_result {
+        // SAFETY: module contract: `c` is a live `H`; `msg` points to a live message; the result is
+        // handed to the VM, which releases it.
         unsafe { host::<H>(c).call(&*msg).into_raw() }
     }
-    pub unsafe extern "C" fn get_tx_context<H: Host>(c: *mut evmc_host_context) -> evmc_tx_context {
+    pub(super) unsafe extern "C" fn get_tx_context<H: Host>(
+        c: *mut evmc_host_context,
+    ) -> evmc_tx_context {
+        // SAFETY: module contract: `c` is a live `H`; no other pointer is passed.
         unsafe { host::<H>(c).get_tx_context() }
     }
-    pub unsafe extern "C" fn get_block_hash<H: Host>(c: *mut evmc_host_context, n: i64) -> Bytes32 {
+    pub(super) unsafe extern "C" fn get_block_hash<H: Host>(
+        c: *mut evmc_host_context,
+        n: i64,
+    ) -> Bytes32 {
+        // SAFETY: module contract: `c` is a live `H`; no other pointer is passed.
         unsafe { host::<H>(c).get_block_hash(n) }
     }
-    pub unsafe extern "C" fn emit_log<H: Host>(
+    pub(super) unsafe extern "C" fn emit_log<H: Host>(
         c: *mut evmc_host_context,
         a: *const Address,
         data: *const u8,
@@ -433,6 +569,9 @@ mod trampolines {
         topics: *const Bytes32,
         count: usize,
     ) {
+        // SAFETY: module contract: `c` is a live `H`; `a` points to a live address, `data` to
+        // `size` bytes and `topics` to `count` words (NULL only for length 0, handled here and by
+        // `slice_from_raw`).
         unsafe {
             let topics: &[Bytes32] = if topics.is_null() || count == 0 {
                 &[]
@@ -442,32 +581,37 @@ mod trampolines {
             host::<H>(c).emit_log(&*a, slice_from_raw(data, size), topics)
         }
     }
-    pub unsafe extern "C" fn access_account<H: Host>(
+    pub(super) unsafe extern "C" fn access_account<H: Host>(
         c: *mut evmc_host_context,
         a: *const Address,
     ) -> AccessStatus {
+        // SAFETY: module contract: `c` is a live `H`; `a` points to a live address.
         unsafe { host::<H>(c).access_account(&*a) }
     }
-    pub unsafe extern "C" fn access_storage<H: Host>(
+    pub(super) unsafe extern "C" fn access_storage<H: Host>(
         c: *mut evmc_host_context,
         a: *const Address,
         k: *const Bytes32,
     ) -> AccessStatus {
+        // SAFETY: module contract: `c` is a live `H`; `a` and `k` point to a live address and key.
         unsafe { host::<H>(c).access_storage(&*a, &*k) }
     }
-    pub unsafe extern "C" fn get_transient_storage<H: Host>(
+    pub(super) unsafe extern "C" fn get_transient_storage<H: Host>(
         c: *mut evmc_host_context,
         a: *const Address,
         k: *const Bytes32,
     ) -> Bytes32 {
+        // SAFETY: module contract: `c` is a live `H`; `a` and `k` point to a live address and key.
         unsafe { host::<H>(c).get_transient_storage(&*a, &*k) }
     }
-    pub unsafe extern "C" fn set_transient_storage<H: Host>(
+    pub(super) unsafe extern "C" fn set_transient_storage<H: Host>(
         c: *mut evmc_host_context,
         a: *const Address,
         k: *const Bytes32,
         v: *const Bytes32,
     ) {
+        // SAFETY: module contract: `c` is a live `H`; `a`, `k` and `v` point to a live address, key
+        // and value.
         unsafe { host::<H>(c).set_transient_storage(&*a, &*k, &*v) }
     }
 }
@@ -505,22 +649,32 @@ pub struct Vm {
     raw: *mut evmc_vm,
 }
 
-// SAFETY: EVMC VMs must accept `execute` from several threads at once (dtvm does); a VM that does
-// not is the host's problem, as in C.
+// SAFETY: `Vm` owns the VM exclusively (`from_raw`'s contract) and the VM has no thread
+// affinity (also `from_raw`'s contract), so it may be used and destroyed from any thread.
 unsafe impl Send for Vm {}
+// SAFETY: `&Vm` only reads `abi_version` and calls `execute` and `set_option`, which `from_raw`'s
+// caller promised are safe to call concurrently (dtvm's are: its options are atomic and its code
+// caches locked).
 unsafe impl Sync for Vm {}
 
 impl Vm {
+    /// Takes ownership of a VM; dropping the `Vm` destroys it.
+    ///
     /// # Safety
-    /// `raw` must come from an `evmc_create_*` function and not be destroyed elsewhere.
+    /// `raw` must come from an `evmc_create_*` function and not be destroyed elsewhere, and the
+    /// VM must accept `execute` and `set_option` from several threads at once, since `Vm` is
+    /// `Send + Sync`.
     pub unsafe fn from_raw(raw: *mut evmc_vm) -> Self {
         Self { raw }
     }
+    /// The C VM, for calls this wrapper does not cover; it stays owned by `self`.
     pub fn raw(&self) -> *mut evmc_vm {
         self.raw
     }
+    /// The EVMC ABI version the VM was built for; hosts refuse anything but
+    /// [`EVMC_ABI_VERSION`](sys::EVMC_ABI_VERSION).
     pub fn abi_version(&self) -> i32 {
-        // SAFETY: `raw` is a live VM.
+        // SAFETY: `from_raw`'s contract keeps `raw` a live VM until `drop`.
         unsafe { (*self.raw).abi_version }
     }
     /// Sets an option; returns the raw `evmc_set_option_result`.
@@ -529,7 +683,8 @@ impl Vm {
         else {
             return EVMC_SET_OPTION_INVALID_VALUE;
         };
-        // SAFETY: `raw` is live and the strings are NUL-terminated for the call.
+        // SAFETY: `raw` is live (`from_raw`'s contract) and both strings are NUL-terminated
+        // `CString`s that outlive the call.
         unsafe {
             match (*self.raw).set_option {
                 Some(f) => f(self.raw, name.as_ptr(), value.as_ptr()),
@@ -546,8 +701,10 @@ impl Vm {
         code: &[u8],
     ) -> ExecutionResult {
         let table = host_interface::<H>();
-        // SAFETY: table, context, message and code all outlive the call; the VM returns an owned
-        // result which `from_raw` releases once.
+        // SAFETY: `raw` is live (`from_raw`'s contract); `table` and `host_context(host)` are made
+        // for the same `H`, which stays borrowed for the call, as the trampolines require; `msg`
+        // and `code` outlive the call; the VM returns an owned result which `from_raw` releases
+        // once.
         unsafe {
             let execute = (*self.raw).execute.expect("evmc_vm::execute is NULL");
             let raw = execute(
@@ -566,7 +723,8 @@ impl Vm {
 
 impl Drop for Vm {
     fn drop(&mut self) {
-        // SAFETY: we own the VM; destroy is called once.
+        // SAFETY: `Vm` owns the VM (`from_raw`'s contract) and `drop` runs once, so the VM is
+        // destroyed exactly once and never used afterwards.
         unsafe {
             if let Some(destroy) = (*self.raw).destroy {
                 destroy(self.raw);

@@ -20,6 +20,7 @@ fn abs(v: U256) -> U256 {
     }
 }
 
+/// DIV: `a / b` rounded down; zero when `b` is zero.
 #[inline]
 pub fn div(a: U256, b: U256) -> U256 {
     if b.is_zero() {
@@ -36,6 +37,7 @@ pub fn div(a: U256, b: U256) -> U256 {
     }
 }
 
+/// MOD: `a % b`; zero when `b` is zero.
 #[inline]
 pub fn rem(a: U256, b: U256) -> U256 {
     if b.is_zero() {
@@ -74,6 +76,8 @@ fn wide_division(a: &U256, b: &U256) -> Option<(u128, u128)> {
     })
 }
 
+/// SDIV: two's-complement `a / b` rounded toward zero; zero when `b` is zero, and
+/// `-2^255 / -1` wraps to `-2^255`.
 pub fn sdiv(a: U256, b: U256) -> U256 {
     if b.is_zero() {
         return U256::ZERO;
@@ -86,6 +90,7 @@ pub fn sdiv(a: U256, b: U256) -> U256 {
     }
 }
 
+/// SMOD: two's-complement remainder, with the sign of `a`; zero when `b` is zero.
 pub fn smod(a: U256, b: U256) -> U256 {
     if b.is_zero() {
         return U256::ZERO;
@@ -114,6 +119,7 @@ pub fn mulmod(a: U256, b: U256, m: U256) -> U256 {
     r
 }
 
+/// SLT: whether `a < b` as two's-complement numbers (SGT is `slt(b, a)`).
 #[inline]
 pub fn slt(a: U256, b: U256) -> bool {
     match (is_negative(&a), is_negative(&b)) {
@@ -123,6 +129,8 @@ pub fn slt(a: U256, b: U256) -> bool {
     }
 }
 
+/// SIGNEXTEND: extends the sign bit of byte `b` of `x` (byte 0 is the least significant) through
+/// the bytes above it; `x` unchanged when `b >= 31`.
 pub fn signextend(b: U256, x: U256) -> U256 {
     if b >= U256::from(31) {
         return x;
@@ -147,6 +155,7 @@ pub fn signextend(b: U256, x: U256) -> U256 {
     U256::from_limbs(out)
 }
 
+/// BYTE: byte `i` of `x`, byte 0 being the most significant; zero when `i >= 32`.
 #[inline]
 pub fn byte(i: U256, x: U256) -> U256 {
     if i >= U256::from(32) {
@@ -155,6 +164,7 @@ pub fn byte(i: U256, x: U256) -> U256 {
     U256::from(x.byte(31 - i.as_limbs()[0] as usize))
 }
 
+/// SHL (EIP-145): `x << shift`; zero when `shift >= 256`.
 #[inline]
 pub fn shl(shift: U256, x: U256) -> U256 {
     if shift >= U256::from(256) {
@@ -164,6 +174,7 @@ pub fn shl(shift: U256, x: U256) -> U256 {
     }
 }
 
+/// SHR (EIP-145): logical `x >> shift`; zero when `shift >= 256`.
 #[inline]
 pub fn shr(shift: U256, x: U256) -> U256 {
     if shift >= U256::from(256) {
@@ -173,6 +184,8 @@ pub fn shr(shift: U256, x: U256) -> U256 {
     }
 }
 
+/// SAR (EIP-145): arithmetic `x >> shift`, filling with the sign bit; all sign bits when
+/// `shift >= 256`.
 pub fn sar(shift: U256, x: U256) -> U256 {
     let negative = is_negative(&x);
     if shift >= U256::from(256) {
@@ -186,6 +199,7 @@ pub fn sar(shift: U256, x: U256) -> U256 {
     }
 }
 
+/// CLZ (EIP-7939, Osaka): the number of leading zero bits of `x`, 256 for zero.
 #[inline]
 pub fn clz(x: U256) -> U256 {
     U256::from(x.leading_zeros())

@@ -11,6 +11,9 @@ pub fn set_output(f: &mut Frame) -> OpResult {
     Ok(())
 }
 
+/// SELFDESTRUCT: charges the cold access (EIP-2929) and the new-account cost (EIP-150, EIP-161),
+/// registers the destruct with the host and, before London, the refund (removed by EIP-3529).
+/// Fails in a static frame.
 pub fn selfdestruct(f: &mut Frame) -> OpResult {
     f.check_not_static()?;
     let beneficiary = to_address(f.pop());

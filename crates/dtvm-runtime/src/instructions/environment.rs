@@ -2,6 +2,7 @@
 
 use super::*;
 
+/// KECCAK256: hashes a memory region, charging its expansion and 6 gas per word.
 pub fn keccak(f: &mut Frame) -> OpResult {
     let offset = f.pop();
     let size = f.pop();
@@ -16,6 +17,7 @@ pub fn keccak(f: &mut Frame) -> OpResult {
     Ok(())
 }
 
+/// BALANCE: the balance of an address, charging the cold access (EIP-2929).
 pub fn balance(f: &mut Frame) -> OpResult {
     let address = to_address(*f.top());
     f.address_access_cost(&address)?;
@@ -23,6 +25,7 @@ pub fn balance(f: &mut Frame) -> OpResult {
     Ok(())
 }
 
+/// CALLDATALOAD: the 32 bytes of input at the offset, zero-padded past its end.
 pub fn calldataload(f: &mut Frame) {
     let offset = saturating_usize(*f.top());
     let mut word = [0u8; 32];
@@ -33,7 +36,9 @@ pub fn calldataload(f: &mut Frame) {
 /// The data a *COPY instruction reads from.
 #[derive(Clone, Copy)]
 pub enum CopySource {
+    /// CALLDATACOPY: the message's input.
     CallData,
+    /// CODECOPY: the running code.
     Code,
 }
 
@@ -53,6 +58,7 @@ pub fn data_copy(f: &mut Frame, source: CopySource) -> OpResult {
     Ok(())
 }
 
+/// EXTCODESIZE: the code size of an address, charging the cold access (EIP-2929).
 pub fn extcodesize(f: &mut Frame) -> OpResult {
     let address = to_address(*f.top());
     f.address_access_cost(&address)?;
@@ -60,6 +66,8 @@ pub fn extcodesize(f: &mut Frame) -> OpResult {
     Ok(())
 }
 
+/// EXTCODECOPY: copies an account's code into memory, zero-padded past its end; charges the
+/// expansion, the copied words and the cold access (EIP-2929).
 pub fn extcodecopy(f: &mut Frame) -> OpResult {
     let address = to_address(f.pop());
     let mem_offset = f.pop();
@@ -78,6 +86,8 @@ pub fn extcodecopy(f: &mut Frame) -> OpResult {
     Ok(())
 }
 
+/// EXTCODEHASH (EIP-1052): the code hash, zero for a non-existent or empty account; charges the
+/// cold access (EIP-2929).
 pub fn extcodehash(f: &mut Frame) -> OpResult {
     let address = to_address(*f.top());
     f.address_access_cost(&address)?;
@@ -85,6 +95,8 @@ pub fn extcodehash(f: &mut Frame) -> OpResult {
     Ok(())
 }
 
+/// RETURNDATACOPY (EIP-211): copies from the last call's output. Unlike the other copies there is
+/// no zero-padding: reading past the end fails the frame.
 pub fn returndatacopy(f: &mut Frame) -> OpResult {
     let mem_offset = f.pop();
     let data_offset = f.pop();
@@ -109,6 +121,8 @@ pub fn returndatacopy(f: &mut Frame) -> OpResult {
     Ok(())
 }
 
+/// BLOCKHASH: the hash of one of the 256 blocks before the current one; zero for any other
+/// number.
 pub fn blockhash(f: &mut Frame) {
     let number = *f.top();
     let current = f.host.tx_context().block_number;
@@ -138,12 +152,14 @@ pub fn tx_value(f: &mut Frame, opcode: u8) -> U256 {
     }
 }
 
+/// SELFBALANCE (EIP-1884): the balance of the running account, with no access charge.
 pub fn selfbalance(f: &mut Frame) {
     let me = *f.msg.recipient();
     let balance = bytes32_to_u256(&f.host.get_balance(&me));
     f.push(balance);
 }
 
+/// BLOBHASH (EIP-4844): the transaction's blob versioned hash at the index; zero past the end.
 pub fn blobhash(f: &mut Frame) {
     let index = saturating_usize(*f.top());
     *f.top() = f

@@ -12,6 +12,7 @@ fn small_offset(offset: &U256, size: u64) -> Result<u64, Status> {
     Ok(l[0])
 }
 
+/// MLOAD: the word at a memory offset, charging the expansion.
 #[inline]
 pub fn mload(f: &mut Frame) -> OpResult {
     let o = small_offset(f.top(), 32)?;
@@ -21,6 +22,7 @@ pub fn mload(f: &mut Frame) -> OpResult {
     Ok(())
 }
 
+/// MSTORE: writes a word at a memory offset, charging the expansion.
 #[inline]
 pub fn mstore(f: &mut Frame) -> OpResult {
     let o = small_offset(&f.pop(), 32)?;
@@ -32,6 +34,7 @@ pub fn mstore(f: &mut Frame) -> OpResult {
     Ok(())
 }
 
+/// MSTORE8: writes the low byte of a word at a memory offset, charging the expansion.
 #[inline]
 pub fn mstore8(f: &mut Frame) -> OpResult {
     let o = small_offset(&f.pop(), 1)?;
@@ -41,6 +44,8 @@ pub fn mstore8(f: &mut Frame) -> OpResult {
     Ok(())
 }
 
+/// MCOPY (EIP-5656): copies a memory region to another, which may overlap; charges the expansion
+/// for both and the copied words.
 pub fn mcopy(f: &mut Frame) -> OpResult {
     let dst = f.pop();
     let src = f.pop();

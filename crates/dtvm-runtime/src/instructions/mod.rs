@@ -12,6 +12,7 @@ use ::evmc_vm::{Address, Bytes32};
 use dtvm_core::gas::{self, *};
 use dtvm_core::{opcode as op, *};
 
+/// The outcome of an instruction body: `Err` ends the frame with that status.
 pub type OpResult = Result<(), Status>;
 
 mod arithmetic;
@@ -27,30 +28,37 @@ pub use memory::*;
 pub use storage::*;
 
 impl Frame<'_, '_> {
+    /// Removes and returns the top stack item.
     #[inline(always)]
     pub fn pop(&mut self) -> U256 {
         debug_assert!(self.stack_height() > 0);
-        // SAFETY: the block's stack bounds were checked on entry (see module docs).
+        // SAFETY: `begin_block` checked that the block's stack requirement is met, so the items
+        // this instruction pops exist: `sp - 1` is a written slot of the stack.
         unsafe {
             self.sp = self.sp.sub(1);
             *self.sp
         }
     }
 
+    /// Pushes `value` onto the stack.
     #[inline(always)]
     pub fn push(&mut self, value: U256) {
         debug_assert!(self.stack_height() < STACK_LIMIT);
-        // SAFETY: as for `pop`.
+        // SAFETY: `begin_block` checked that the block's maximum growth fits under STACK_LIMIT,
+        // so `sp` is a slot of the stack (not its end) and `sp + 1` stays in or one past it.
         unsafe {
             *self.sp = value;
             self.sp = self.sp.add(1);
         }
     }
 
+    /// The top stack item, to overwrite in place (a body that pops n items and pushes one pops
+    /// n - 1 and replaces the top).
     #[inline(always)]
     pub fn top(&mut self) -> &mut U256 {
         debug_assert!(self.stack_height() > 0);
-        // SAFETY: as for `pop`.
+        // SAFETY: `begin_block` checked the block's stack requirement, so there is a top item at
+        // `sp - 1`; the returned borrow keeps `self` (and so `sp`) borrowed while it lives.
         unsafe { &mut *self.sp.sub(1) }
     }
 
@@ -70,6 +78,8 @@ impl Frame<'_, '_> {
     }
 }
 
+/// The address in the low 20 bytes of a word; the EVM ignores the upper 12 bytes of an
+/// address operand.
 #[inline]
 pub fn to_address(v: U256) -> Address {
     let bytes = v.to_be_bytes::<32>();
@@ -78,6 +88,7 @@ pub fn to_address(v: U256) -> Address {
     a
 }
 
+/// An address as a word, zero-extended (ADDRESS, CALLER, ORIGIN, ...).
 #[inline]
 pub fn address_to_u256(a: &Address) -> U256 {
     let mut bytes = [0u8; 32];
@@ -85,11 +96,13 @@ pub fn address_to_u256(a: &Address) -> U256 {
     U256::from_be_bytes(bytes)
 }
 
+/// A big-endian 32-byte value from the host as a word.
 #[inline]
 pub fn bytes32_to_u256(b: &Bytes32) -> U256 {
     U256::from_be_bytes(b.bytes)
 }
 
+/// A word as the big-endian 32 bytes the host takes (storage keys and values, topics).
 #[inline]
 pub fn u256_to_bytes32(v: U256) -> Bytes32 {
     Bytes32 {
@@ -114,6 +127,8 @@ fn copy_padded(dst: &mut [u8], src: &[u8], offset: usize) {
     dst[n..].fill(0);
 }
 
+/// Keccak-256 of `data` (the original Keccak padding, not FIPS SHA3-256), as KECCAK256 computes
+/// it.
 pub fn keccak256(data: &[u8]) -> [u8; 32] {
     use tiny_keccak::Hasher;
     let mut k = tiny_keccak::Keccak::v256();

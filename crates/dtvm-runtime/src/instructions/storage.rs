@@ -3,6 +3,7 @@
 
 use super::*;
 
+/// SLOAD: a slot of the running account, charging the cold surcharge (EIP-2929).
 pub fn sload(f: &mut Frame) -> OpResult {
     let key = u256_to_bytes32(*f.top());
     let me = *f.msg.recipient();
@@ -13,6 +14,9 @@ pub fn sload(f: &mut Frame) -> OpResult {
     Ok(())
 }
 
+/// SSTORE: fails in a static frame and, from Istanbul, with no more than the call stipend left
+/// (EIP-2200); charges and refunds what the host's storage status prices (EIP-2200, EIP-2929,
+/// EIP-3529).
 pub fn sstore(f: &mut Frame) -> OpResult {
     f.check_not_static()?;
     if f.rev >= ISTANBUL && f.gas_left <= SSTORE_SENTRY {
@@ -29,12 +33,14 @@ pub fn sstore(f: &mut Frame) -> OpResult {
     Ok(())
 }
 
+/// TLOAD (EIP-1153): a transient slot of the running account.
 pub fn tload(f: &mut Frame) {
     let key = u256_to_bytes32(*f.top());
     let me = *f.msg.recipient();
     *f.top() = bytes32_to_u256(&f.host.get_transient_storage(&me, &key));
 }
 
+/// TSTORE (EIP-1153): writes a transient slot of the running account; fails in a static frame.
 pub fn tstore(f: &mut Frame) -> OpResult {
     f.check_not_static()?;
     let key = u256_to_bytes32(f.pop());
@@ -44,6 +50,8 @@ pub fn tstore(f: &mut Frame) -> OpResult {
     Ok(())
 }
 
+/// LOG0..LOG4 with `topics` topics: a log of the running account whose data is a memory region;
+/// charges the expansion and 8 gas per byte, and fails in a static frame.
 pub fn log(f: &mut Frame, topics: usize) -> OpResult {
     f.check_not_static()?;
     let offset = f.pop();
