@@ -66,6 +66,19 @@ state_tests() {
     done
 }
 
+# The Uniswap v2/v3 scenarios as state tests (crates/dtvm-scenarios; expected results from revm),
+# generated from ../shared/fixtures/contracts, in every mode.
+scenario_state_tests() {
+    local dir=target/scenario-state-tests
+    step "scenario state tests: generate into $dir"
+    rm -rf "$dir"
+    cargo run "${cargo_flags[@]}" --release -p dtvm-scenarios --example write_statetests -- "$dir"
+    for mode in "${STATE_TEST_MODES[@]}"; do
+        step "scenario state tests, mode=$mode"
+        target/release/dtvm statetest --mode "$mode" "$dir"
+    done
+}
+
 bench_smoke() {
     step "dtvm bench --smoke (the harness agrees across engines; not a measurement)"
     target/release/dtvm bench --smoke
@@ -79,6 +92,7 @@ main() {
     rust_tests
     c_examples
     state_tests
+    scenario_state_tests
     bench_smoke
     echo
     echo "ci/test.sh: all steps passed"

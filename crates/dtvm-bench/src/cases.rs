@@ -61,22 +61,8 @@ pub fn find_suite(explicit: Option<&str>) -> Result<PathBuf, String> {
     if let Ok(dir) = std::env::var("DTVM_BENCH_SUITE") {
         return Ok(PathBuf::from(dir));
     }
-    let rel = Path::new("shared/benchmarks/evm-benchmarks");
-    let mut starts = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        starts.push(cwd);
-    }
-    starts.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    for start in &starts {
-        for dir in start.ancestors() {
-            for candidate in [dir.join("..").join(rel), dir.join(rel)] {
-                if candidate.is_dir() {
-                    return Ok(candidate);
-                }
-            }
-        }
-    }
-    Err("cannot find ../shared/benchmarks/evm-benchmarks; pass --suite DIR".into())
+    dtvm_scenarios::artifacts::find_beside_project(Path::new("shared/benchmarks/evm-benchmarks"))
+        .ok_or_else(|| "cannot find ../shared/benchmarks/evm-benchmarks; pass --suite DIR".into())
 }
 
 /// Loads every `.json` file under `dir`, files before subdirectories, each level sorted, names

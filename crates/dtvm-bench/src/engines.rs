@@ -377,13 +377,6 @@ pub struct DtvmRunner {
     tiered: bool,
 }
 
-/// How long [`DtvmRunner::settle`] runs a case at most.
-const SETTLE_LIMIT: Duration = Duration::from_secs(5);
-/// Compilation has settled when this many runs in a row, over at least [`SETTLED_TIME`],
-/// compiled nothing new (a background compiler may be busy with a function meanwhile).
-const SETTLED_RUNS: usize = 20;
-const SETTLED_TIME: Duration = Duration::from_millis(100);
-
 impl DtvmRunner {
     fn message(&self) -> evmc_message {
         evmc_message {
@@ -416,31 +409,13 @@ impl Runner for DtvmRunner {
         self.host.reset();
     }
 
-    /// Tiered mode: runs the case until its contract is promoted, no compile job is pending and
-    /// nothing new was compiled for [`SETTLED_RUNS`] runs and [`SETTLED_TIME`] (or until
-    /// [`SETTLE_LIMIT`]): what a client calling it repeatedly would run.
     fn settle(&mut self) {
-        if !self.tiered {
-            return;
-        }
-        let start = std::time::Instant::now();
-        let mut quiet = 0;
-        let mut since = start;
-        let mut compiled = dtvm_jit::tier_stats().functions_compiled;
-        while (quiet < SETTLED_RUNS || since.elapsed() < SETTLED_TIME)
-            && start.elapsed() < SETTLE_LIMIT
-        {
-            self.reset();
-            self.run_timed();
-            let stats = dtvm_jit::tier_stats();
-            let promoted = dtvm_jit::segment_stats(&self.code, self.rev).is_some();
-            if promoted && stats.pending_jobs == 0 && stats.functions_compiled == compiled {
-                quiet += 1;
-            } else {
-                quiet = 0;
-                since = std::time::Instant::now();
-                compiled = stats.functions_compiled;
-            }
+        if self.tiered {
+            let (code, rev) = (self.code.clone(), self.rev);
+            crate::settle_tiered(&code, rev, &mut || {
+                self.reset();
+                self.run_timed();
+            });
         }
     }
 

@@ -12,6 +12,7 @@ mod asm;
 mod cases;
 mod engines;
 pub mod many;
+mod real;
 mod report;
 pub mod run;
 mod synth;
@@ -244,20 +245,10 @@ fn bench_case(
     for r in runners.iter_mut() {
         r.settle();
     }
-    let rounds = timing.rounds.unwrap_or_else(|| {
-        let per_round: Duration = warm_time.iter().sum();
-        let fit = timing.budget.as_secs_f64() / per_round.as_secs_f64().max(1e-9);
-        (fit as usize).clamp(10, 20_000)
+    let samples = timed_rounds(timing, &warm_time, |i| {
+        runners[i].reset();
+        runners[i].run_timed()
     });
-    let n = runners.len();
-    let mut samples = vec![Vec::with_capacity(rounds); n];
-    for round in 0..rounds {
-        for k in 0..n {
-            let i = (k + round) % n;
-            runners[i].reset();
-            samples[i].push(runners[i].run_timed());
-        }
-    }
     let jit = lineup
         .columns
         .iter()
@@ -269,16 +260,76 @@ fn bench_case(
         code_size: case.code().len(),
         jit,
         gas_used: outcomes[reference].gas_used,
-        engines: samples
-            .iter()
-            .zip(first)
-            .map(|(s, (d, first_sight))| EngineResult {
-                steady: Stats::of(s),
-                first_call: d.as_secs_f64() * 1e6,
-                first_sight,
-            })
-            .collect(),
+        engines: engine_results(&samples, first),
     })
+}
+
+/// The timed rounds after warm-up: as many as `timing` fixes, or as fit in its budget at the
+/// warm-up's pace (10 to 20,000); each round runs every engine once (`run(i)`), in an order that
+/// rotates every round so no engine always follows the same one.
+/// How long [`settle_tiered`] runs a case at most.
+const SETTLE_LIMIT: Duration = Duration::from_secs(5);
+/// Compilation has settled when this many runs in a row, over at least [`SETTLED_TIME`],
+/// compiled nothing new (a background compiler may be busy with a function meanwhile).
+const SETTLED_RUNS: usize = 20;
+const SETTLED_TIME: Duration = Duration::from_millis(100);
+
+/// Tiered mode's steady state, reached after warm-up (untimed): `run` runs the case until the
+/// contract `code` is promoted, no compile job is pending and nothing new was compiled for
+/// [`SETTLED_RUNS`] runs and [`SETTLED_TIME`] (or until [`SETTLE_LIMIT`]): what a client calling
+/// it repeatedly would run.
+pub(crate) fn settle_tiered(code: &[u8], rev: Revision, run: &mut dyn FnMut()) {
+    let start = Instant::now();
+    let mut quiet = 0;
+    let mut since = start;
+    let mut compiled = dtvm_jit::tier_stats().functions_compiled;
+    while (quiet < SETTLED_RUNS || since.elapsed() < SETTLED_TIME) && start.elapsed() < SETTLE_LIMIT
+    {
+        run();
+        let stats = dtvm_jit::tier_stats();
+        let promoted = dtvm_jit::segment_stats(code, rev).is_some();
+        if promoted && stats.pending_jobs == 0 && stats.functions_compiled == compiled {
+            quiet += 1;
+        } else {
+            quiet = 0;
+            since = Instant::now();
+            compiled = stats.functions_compiled;
+        }
+    }
+}
+
+fn timed_rounds(
+    timing: &Timing,
+    warm_time: &[Duration],
+    mut run: impl FnMut(usize) -> Duration,
+) -> Vec<Vec<Duration>> {
+    let rounds = timing.rounds.unwrap_or_else(|| {
+        let per_round: Duration = warm_time.iter().sum();
+        let fit = timing.budget.as_secs_f64() / per_round.as_secs_f64().max(1e-9);
+        (fit as usize).clamp(10, 20_000)
+    });
+    let n = warm_time.len();
+    let mut samples = vec![Vec::with_capacity(rounds); n];
+    for round in 0..rounds {
+        for k in 0..n {
+            let i = (k + round) % n;
+            samples[i].push(run(i));
+        }
+    }
+    samples
+}
+
+/// Per engine: steady-state statistics of its samples and its first run (time, first sight).
+fn engine_results(samples: &[Vec<Duration>], first: Vec<(Duration, bool)>) -> Vec<EngineResult> {
+    samples
+        .iter()
+        .zip(first)
+        .map(|(s, (d, first_sight))| EngineResult {
+            steady: Stats::of(s),
+            first_call: d.as_secs_f64() * 1e6,
+            first_sight,
+        })
+        .collect()
 }
 
 /// The JIT's counters for `code`, after waiting (boundedly) for its background compilation.
@@ -339,6 +390,18 @@ fn run(opts: Options, progress: &dyn Progress) -> i32 {
     }
     all.extend(synth::cases());
     let selected = |name: &str| opts.filter.as_ref().is_none_or(|re| re.is_match(name));
+    // The real/ group: transaction sequences built on revm from ../shared/fixtures/contracts.
+    let scenarios = match opts.smoke {
+        true => Vec::new(),
+        false => match dtvm_scenarios::build_all() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("bench: real/: {e}");
+                return 2;
+            }
+        },
+    };
+    let (real_calls, real_deploys) = real::select(&scenarios, selected);
 
     let passes: Vec<Pass> = if opts.smoke {
         let pick = |names: &[&str]| -> Vec<&Case> {
@@ -384,9 +447,13 @@ fn run(opts: Options, progress: &dyn Progress) -> i32 {
                 println!("{}", c.name);
             }
         }
+        for s in real_deploys.iter().chain(&real_calls) {
+            println!("{}", real::case_name(s));
+        }
         return 0;
     }
-    if passes.iter().all(|p| p.cases.is_empty()) {
+    if passes.iter().all(|p| p.cases.is_empty()) && real_calls.is_empty() && real_deploys.is_empty()
+    {
         eprintln!("bench: no case selected");
         return 2;
     }
@@ -428,8 +495,9 @@ fn run(opts: Options, progress: &dyn Progress) -> i32 {
     let mut seen = Seen::new();
     let mut errors: Vec<(String, String)> = Vec::new();
     let mut json_passes = Vec::new();
-    progress.start(passes.iter().map(|p| p.cases.len()).sum());
-    for (i, pass) in passes.iter().enumerate() {
+    let timed: Vec<&Pass> = passes.iter().filter(|p| !p.cases.is_empty()).collect();
+    progress.start(timed.iter().map(|p| p.cases.len()).sum());
+    for (i, pass) in timed.iter().enumerate() {
         let mut results = Vec::new();
         let mut pass_errors = Vec::new();
         for case in &pass.cases {
@@ -447,7 +515,7 @@ fn run(opts: Options, progress: &dyn Progress) -> i32 {
                 }
             }
         }
-        if i + 1 == passes.len() {
+        if i + 1 == timed.len() {
             progress.finish();
         }
         let mut text = format!("\n### {}\n\n", pass.title);
@@ -472,6 +540,12 @@ fn run(opts: Options, progress: &dyn Progress) -> i32 {
             }),
             &pass_errors,
         ));
+        errors.extend(pass_errors);
+    }
+    if !real_calls.is_empty() || !real_deploys.is_empty() {
+        let (json, pass_errors) =
+            real::run_pass(&real_calls, &real_deploys, &lineup.columns, &timing);
+        json_passes.push(json);
         errors.extend(pass_errors);
     }
     let machine = format!(

@@ -4,7 +4,8 @@
 //! and not by what the contracts would keep unbounded, and every result is the interpreter's.
 
 mod common;
-use common::gen::{program, Rng};
+use common::gen::program;
+use common::rng::SplitMix64;
 use common::*;
 use dtvm_jit::Setting;
 
@@ -24,7 +25,7 @@ fn rss_bytes() -> usize {
 #[test]
 fn the_limit_holds_under_concurrent_execution() {
     dtvm_jit::configure(Setting::CacheLimitBytes(LIMIT));
-    let mut r = Rng::new(0x11_1e55);
+    let mut r = SplitMix64::new(0x11_1e55);
     let contracts: Vec<Vec<u8>> = (0..CONTRACTS)
         .map(|i| {
             let mut code = program(&mut r, dtvm_core::CANCUN, false);

@@ -410,6 +410,8 @@ pub struct Receipt {
     /// The gas the sender pays for: used gas less the refund (capped at a half, from London a
     /// fifth, of the gas used, EIP-3529), at least the EIP-7623 floor.
     pub gas_used: i64,
+    /// The top frame's output: RETURN or REVERT data of a call, REVERT data of a create.
+    pub output: Bytes,
     /// The logs of the frames that did not revert; none if the outermost one failed.
     pub logs: Vec<Log>,
     /// The state after the transaction and its fees.
@@ -469,6 +471,38 @@ fn apply_authorizations(
     refund
 }
 
+/// An executed transaction before its post-state is built: the working state holds only what
+/// the transaction touched, so dropping it costs what the transaction did, not the size of the
+/// pre-state (what a timed run wants).
+pub struct Executed<'a> {
+    /// As [`Receipt::status`].
+    pub status: sys::evmc_status_code,
+    /// As [`Receipt::gas_used`].
+    pub gas_used: i64,
+    /// As [`Receipt::output`].
+    pub output: Bytes,
+    /// As [`Receipt::logs`].
+    pub logs: Vec<Log>,
+    /// The working state after the transaction and its fees, over the pre-state.
+    pub state: State<'a>,
+    /// As [`Receipt::host_errors`].
+    pub host_errors: Vec<String>,
+}
+
+impl Executed<'_> {
+    /// The receipt with the committed post-state.
+    pub fn into_receipt(self, rev: Revision) -> Receipt {
+        Receipt {
+            status: self.status,
+            gas_used: self.gas_used,
+            output: self.output,
+            logs: self.logs,
+            post: self.state.post_state(rev),
+            host_errors: self.host_errors,
+        }
+    }
+}
+
 /// Executes a transaction that passed [`validate`] and returns its receipt with the post-state.
 pub fn transition(
     pre: &WorldState,
@@ -478,6 +512,19 @@ pub fn transition(
     vm: &Vm,
     gas: TxGas,
 ) -> Receipt {
+    execute(pre, block, tx, rev, vm, gas).into_receipt(rev)
+}
+
+/// Executes a transaction that passed [`validate`]: the whole transition except building the
+/// post-state.
+pub fn execute<'a>(
+    pre: &'a WorldState,
+    block: &BlockEnv,
+    tx: &Transaction,
+    rev: Revision,
+    vm: &Vm,
+    gas: TxGas,
+) -> Executed<'a> {
     let mut state = State::new(pre);
     state.get_or_insert(&tx.sender, false).nonce += 1;
 
@@ -574,11 +621,12 @@ pub fn transition(
     let coinbase = state.touch(&block.coinbase);
     coinbase.balance = coinbase.balance.saturating_add(fee);
 
-    Receipt {
+    Executed {
         status: result.status_code,
         gas_used,
+        output: Bytes::from(result.output),
         logs,
-        post: state.post_state(rev),
+        state,
         host_errors,
     }
 }
