@@ -278,6 +278,14 @@ impl DtvmEngine {
         (engine, status)
     }
 
+    /// Sets one of the VM's options (e.g. `trace`).
+    pub fn set_option(&self, name: &str, value: &str) -> Result<(), String> {
+        match self.vm.set_option(name, value) {
+            EVMC_SET_OPTION_SUCCESS => Ok(()),
+            r => Err(format!("set_option({name}, {value}) returned {r}")),
+        }
+    }
+
     fn dtvm_runner(&self, case: &Case, setup: &Setup) -> DtvmRunner {
         let rev = setup.rev;
         let blob_base_fee = if rev >= EVMC_CANCUN {

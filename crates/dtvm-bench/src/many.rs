@@ -8,10 +8,13 @@
 //! and CPU are that mode's alone. Every call's status must be a success and its output the same
 //! in every mode (each child prints a digest of all outputs; the parent compares them).
 
+use crate::asm::*;
 use ::evmc_vm::sys::*;
-use ::evmc_vm::{AccessStatus, Address, Bytes32, ExecutionResult, Host, StorageStatus, Vm};
-use std::cell::RefCell;
+use ::evmc_vm::Vm;
+use dtvm_testkit::rng::{Entropy, SplitMix64};
+use dtvm_testkit::MockHost;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What `dtvm many-contracts` measures.
@@ -134,8 +137,9 @@ fn run_child(opts: &Options) -> Result<String, String> {
     if vm.set_option("mode", mode) != EVMC_SET_OPTION_SUCCESS {
         return Err(format!("the VM refuses mode {mode}"));
     }
-    let host = MemHost::default();
-    let mut gen = Gen(opts.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let host = MockHost::with_vm(EVMC_CANCUN, Arc::new(vm));
+    host.record_calls.set(false);
+    let mut gen = SplitMix64::new(opts.seed);
     let hot: Vec<Contract> = (0..opts.hot)
         .map(|_| Contract::generate(&mut gen, 8 << 10, 255))
         .collect();
@@ -148,15 +152,15 @@ fn run_child(opts: &Options) -> Result<String, String> {
     let (mut hot_done, mut next_hot) = (0, 0);
     for i in 0..opts.contracts {
         // Sizes log-uniform in 2-24 KB.
-        let size = (2048.0 * 12f64.powf(gen.unit())) as usize;
+        let size = (2048.0 * 12f64.powf(unit(&mut gen))) as usize;
         let contract = Contract::generate(&mut gen, size, 4);
         for _ in 0..1 + gen.below(3) {
             let f = gen.below(contract.functions as u64) as usize;
-            digest = mix(digest, call(&vm, &host, &contract, f)?);
+            digest = mix(digest, call(&host, &contract, f)?);
         }
         if i % hot_every == 0 && hot_done < opts.hot_calls * opts.hot {
             for c in &hot {
-                digest = mix(digest, call(&vm, &host, c, next_hot % c.functions)?);
+                digest = mix(digest, call(&host, c, next_hot % c.functions)?);
                 hot_done += 1;
             }
             next_hot += 1;
@@ -164,7 +168,7 @@ fn run_child(opts: &Options) -> Result<String, String> {
     }
     while hot_done < opts.hot_calls * opts.hot {
         for c in &hot {
-            digest = mix(digest, call(&vm, &host, c, next_hot % c.functions)?);
+            digest = mix(digest, call(&host, c, next_hot % c.functions)?);
             hot_done += 1;
         }
         next_hot += 1;
@@ -179,7 +183,7 @@ fn run_child(opts: &Options) -> Result<String, String> {
     while warm.elapsed().as_secs() < 60 {
         for c in &hot {
             for f in 0..c.functions {
-                let _ = call(&vm, &host, c, f);
+                let _ = call(&host, c, f);
             }
         }
         if last.0.elapsed().as_millis() >= 500 {
@@ -196,7 +200,7 @@ fn run_child(opts: &Options) -> Result<String, String> {
             let t = Instant::now();
             for c in &hot {
                 for f in 0..c.functions {
-                    let _ = call(&vm, &host, c, f);
+                    let _ = call(&host, c, f);
                 }
             }
             t.elapsed().as_secs_f64()
@@ -229,17 +233,11 @@ fn mix(digest: u64, word: u64) -> u64 {
         .rotate_left(17)
 }
 
-/// Calls function `f` of `contract`; returns a digest of the output. Anything but success is
-/// an error: the generated code always returns.
-fn call(vm: &Vm, host: &MemHost, contract: &Contract, f: usize) -> Result<u64, String> {
-    let input = (f as u32).to_be_bytes();
-    let mut msg = ::evmc_vm::empty_message();
-    msg.gas = 10_000_000;
-    msg.recipient.bytes[19] = 1;
-    msg.code_address.bytes[19] = 1;
-    msg.input_data = input.as_ptr();
-    msg.input_size = input.len();
-    let r: ExecutionResult = vm.execute(host, EVMC_CANCUN, &msg, &contract.code);
+/// Calls function `f` of `contract`, as a transaction of its own on empty storage; returns a
+/// digest of the output. Anything but success is an error: the generated code always returns.
+fn call(host: &MockHost, contract: &Contract, f: usize) -> Result<u64, String> {
+    host.reset();
+    let r = host.run(&contract.code, 10_000_000, &(f as u32).to_be_bytes());
     if r.status_code != EVMC_SUCCESS {
         return Err(format!("status {} (function {f})", r.status_code));
     }
@@ -270,22 +268,9 @@ fn process_usage() -> (f64, f64) {
     (cpu, peak_kb / 1024.0)
 }
 
-/// xorshift64*: deterministic, good enough for code shapes.
-struct Gen(u64);
-
-impl Gen {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
+/// Uniform in [0, 1).
+fn unit(gen: &mut SplitMix64) -> f64 {
+    (gen.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// A generated contract: a selector dispatcher (calldata's first 4 bytes) over `functions`
@@ -295,15 +280,9 @@ struct Contract {
     functions: usize,
 }
 
-const PUSH1: u8 = 0x60;
-const PUSH2: u8 = 0x61;
-const PUSH32: u8 = 0x7f;
-const JUMPDEST: u8 = 0x5b;
-const JUMPI: u8 = 0x57;
-
 impl Contract {
     /// About `size` bytes; loops in the bodies run up to `max_loop` times.
-    fn generate(gen: &mut Gen, size: usize, max_loop: u64) -> Self {
+    fn generate(gen: &mut SplitMix64, size: usize, max_loop: u64) -> Self {
         let functions = (size / 700).clamp(2, 40);
         let mut code = vec![PUSH1, 0, 0x35, PUSH1, 0xe0, 0x1c]; // selector
         let mut patches = Vec::new();
@@ -333,14 +312,14 @@ impl Contract {
 }
 
 /// One stack-neutral statement.
-fn statement(gen: &mut Gen, code: &mut Vec<u8>, max_loop: u64) {
+fn statement(gen: &mut SplitMix64, code: &mut Vec<u8>, max_loop: u64) {
     let slot = (gen.below(8) * 32) as u8;
     let binops = [0x01, 0x02, 0x03, 0x16, 0x17, 0x18, 0x04, 0x06, 0x1b, 0x1c];
     match gen.below(10) {
         // mem[slot] = mem[slot] op constant
         0..=3 => {
             code.push(PUSH32);
-            code.extend((0..4).flat_map(|_| gen.next().to_be_bytes()));
+            code.extend((0..4).flat_map(|_| gen.next_u64().to_be_bytes()));
             code.extend([PUSH1, slot, 0x51, binops[gen.below(10) as usize]]);
             code.extend([PUSH1, slot, 0x52]);
         }
@@ -383,64 +362,4 @@ fn statement(gen: &mut Gen, code: &mut Vec<u8>, max_loop: u64) {
             code[at..at + 2].copy_from_slice(&skip.to_be_bytes());
         }
     }
-}
-
-/// Storage per (address, key); everything else is empty. Warm access, EIP-2200 statuses
-/// simplified to "modified" (the gas differences do not matter to this workload).
-#[derive(Default)]
-struct MemHost {
-    storage: RefCell<HashMap<(Address, Bytes32), Bytes32>>,
-}
-
-impl Host for MemHost {
-    fn account_exists(&self, _: &Address) -> bool {
-        true
-    }
-    fn get_storage(&self, a: &Address, k: &Bytes32) -> Bytes32 {
-        self.storage
-            .borrow()
-            .get(&(*a, *k))
-            .copied()
-            .unwrap_or_default()
-    }
-    fn set_storage(&self, a: &Address, k: &Bytes32, v: &Bytes32) -> StorageStatus {
-        self.storage.borrow_mut().insert((*a, *k), *v);
-        EVMC_STORAGE_MODIFIED
-    }
-    fn get_balance(&self, _: &Address) -> Bytes32 {
-        Bytes32::default()
-    }
-    fn get_code_size(&self, _: &Address) -> usize {
-        0
-    }
-    fn get_code_hash(&self, _: &Address) -> Bytes32 {
-        Bytes32::default()
-    }
-    fn copy_code(&self, _: &Address, _: usize, _: &mut [u8]) -> usize {
-        0
-    }
-    fn selfdestruct(&self, _: &Address, _: &Address) -> bool {
-        false
-    }
-    fn call(&self, _: &evmc_message) -> ExecutionResult {
-        ExecutionResult::failure(EVMC_REVERT)
-    }
-    fn get_tx_context(&self) -> evmc_tx_context {
-        // SAFETY: all-zero is a valid `evmc_tx_context` (integers, byte arrays, NULL pointers).
-        unsafe { std::mem::zeroed() }
-    }
-    fn get_block_hash(&self, _: i64) -> Bytes32 {
-        Bytes32::default()
-    }
-    fn emit_log(&self, _: &Address, _: &[u8], _: &[Bytes32]) {}
-    fn access_account(&self, _: &Address) -> AccessStatus {
-        EVMC_ACCESS_WARM
-    }
-    fn access_storage(&self, _: &Address, _: &Bytes32) -> AccessStatus {
-        EVMC_ACCESS_WARM
-    }
-    fn get_transient_storage(&self, _: &Address, _: &Bytes32) -> Bytes32 {
-        Bytes32::default()
-    }
-    fn set_transient_storage(&self, _: &Address, _: &Bytes32, _: &Bytes32) {}
 }

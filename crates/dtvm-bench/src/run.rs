@@ -27,6 +27,8 @@ pub struct Options {
     pub input: Vec<u8>,
     /// The contract's runtime bytecode.
     pub code: Vec<u8>,
+    /// Set the VM's `trace` option: an EIP-3155 trace of each dtvm engine's run on stderr.
+    pub trace: bool,
 }
 
 impl Default for Options {
@@ -39,6 +41,7 @@ impl Default for Options {
             gas: 10_000_000,
             input: Vec::new(),
             code: Vec::new(),
+            trace: false,
         }
     }
 }
@@ -64,6 +67,12 @@ pub fn run(opts: Options) -> i32 {
             if let ModeStatus::Unavailable(why) = status {
                 eprintln!("dtvm run: mode {mode} unavailable: {why}");
                 return 2;
+            }
+            if opts.trace {
+                if let Err(why) = e.set_option("trace", "1") {
+                    eprintln!("dtvm run: cannot trace: {why}");
+                    return 2;
+                }
             }
             Box::new(e)
         };

@@ -74,6 +74,10 @@ pub struct RunArgs {
     /// Call data, hex
     #[arg(long, value_name = "HEX", value_parser = hex_bytes)]
     pub input: Option<HexBytes>,
+    /// Write an EIP-3155 trace of each dtvm engine's run to stderr (one JSON line per
+    /// instruction, then a summary line); traced calls run in the interpreter in every mode
+    #[arg(long)]
+    pub trace: bool,
     /// The contract's runtime bytecode: hex (0x optional), or @FILE holding hex
     #[arg(value_name = "CODE")]
     pub code: String,
@@ -91,6 +95,7 @@ impl RunArgs {
             gas: self.gas,
             input: self.input.map(|h| h.0).unwrap_or_default(),
             code: dtvm_bench::hex(text.trim())?,
+            trace: self.trace,
             ..Default::default()
         };
         if !self.modes.is_empty() {
@@ -111,9 +116,20 @@ pub struct StatetestArgs {
     /// Only tests whose name or file path contains SUBSTR
     #[arg(long, value_name = "SUBSTR")]
     pub filter: Option<String>,
-    /// Worker threads [default: the number of CPUs]
+    /// Worker threads [default: the number of CPUs; 1 with --trace]
     #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub jobs: Option<u64>,
+    /// Print one JSON object per case on stdout (name, fork, index, pass, stateRoot, logsHash,
+    /// error), as geth's `evm statetest --json` does; the summary goes to stderr
+    #[arg(long)]
+    pub json: bool,
+    /// Write an EIP-3155 trace of every case run to stderr, cases one after another (pick them
+    /// with --filter, --fork and --index)
+    #[arg(long)]
+    pub trace: bool,
+    /// Only the case with this index among its test's cases for its fork (as --json reports it)
+    #[arg(long, value_name = "N")]
+    pub index: Option<usize>,
     /// Fixture files or directories (inside directories, `.json` files only)
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,

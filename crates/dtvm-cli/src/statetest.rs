@@ -1,11 +1,18 @@
-//! `dtvm statetest [--mode M] [--fork F] [--filter SUBSTR] [-j N] PATH...`
+//! `dtvm statetest [--mode M] [--fork F] [--filter SUBSTR] [--index N] [-j N] [--json]
+//! [--trace] PATH...`
 //!
 //! Runs Ethereum state-test fixtures (files or directories, recursively) against dtvm through
 //! its EVMC entry points, in parallel, with progress on stderr, and ends with the plain closing
 //! line `N passed, N failed, N skipped` on stdout. The exit code is 1 on any failure, 2 when the
 //! fixtures or the mode cannot be used.
+//!
+//! `--json` puts one JSON object per case run on stdout instead (in fixture order; the shape
+//! geth's `evm statetest --json` prints, see `dtvm_state::results`) and everything else on
+//! stderr. `--trace` sets the VM's `trace` option and runs one case at a time, so each case's
+//! EIP-3155 lines on stderr stay together.
 use crate::args::StatetestArgs;
 use crate::progress::Counter;
+use dtvm_state::results;
 use dtvm_state::revision_from_fork_name;
 use dtvm_state::statetest::{self, Outcome, StateTest};
 use evmc_vm::{sys, Vm};
@@ -45,6 +52,8 @@ struct Tally {
     failed: usize,
     skipped: BTreeMap<String, usize>,
     failures: Vec<String>,
+    /// `--json`: (job number, the case's JSON line).
+    records: Vec<(usize, String)>,
 }
 
 impl Tally {
@@ -55,6 +64,7 @@ impl Tally {
             *self.skipped.entry(k).or_default() += v;
         }
         self.failures.extend(other.failures);
+        self.records.extend(other.records);
     }
 }
 
@@ -90,14 +100,18 @@ struct Job {
     file: usize,
     test: usize,
     case: usize,
+    /// The case's position among its test's cases for its fork.
+    index: usize,
     gas_limit: u64,
 }
 
 pub fn main(opts: StatetestArgs) -> i32 {
-    let jobs = opts.jobs.map_or_else(
-        || std::thread::available_parallelism().map_or(1, |n| n.get()),
-        |n| n as usize,
-    );
+    let jobs = match opts.jobs {
+        // One case at a time keeps each case's trace lines together.
+        _ if opts.trace => 1,
+        Some(n) => n as usize,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
     let mut files = Vec::new();
     for p in &opts.paths {
         if let Err(e) = collect_files(p, &mut files) {
@@ -114,6 +128,10 @@ pub fn main(opts: StatetestArgs) -> i32 {
             eprintln!("statetest: the VM rejected mode {mode:?} (evmc_set_option_result {r})");
             return 2;
         }
+    }
+    if opts.trace && vm.set_option("trace", "1") != sys::EVMC_SET_OPTION_SUCCESS {
+        eprintln!("statetest: the VM has no trace option");
+        return 2;
     }
 
     let start = Instant::now();
@@ -147,8 +165,15 @@ pub fn main(opts: StatetestArgs) -> i32 {
                     continue;
                 }
             }
+            let mut per_fork: BTreeMap<&str, usize> = BTreeMap::new();
             for (ci, case) in test.cases.iter().enumerate() {
+                let next = per_fork.entry(case.fork.as_str()).or_default();
+                let index = *next;
+                *next += 1;
                 if wanted_rev.is_some() && case.rev != wanted_rev {
+                    continue;
+                }
+                if opts.index.is_some_and(|i| i != index) {
                     continue;
                 }
                 if let Some(reason) = statetest::skip_reason(&test.name) {
@@ -163,6 +188,7 @@ pub fn main(opts: StatetestArgs) -> i32 {
                     file: fi,
                     test: ti,
                     case: ci,
+                    index,
                     gas_limit,
                 });
             }
@@ -177,7 +203,12 @@ pub fn main(opts: StatetestArgs) -> i32 {
         };
         let (test, case) = (&tests[j.test], &tests[j.test].cases[j.case]);
         let failed_before = tally.failed;
-        match statetest::run_case(test, case, &vm) {
+        let run = statetest::run_case_detailed(test, case, &vm);
+        if opts.json {
+            let line = results::record(test, case, j.index, &run).to_json_line();
+            tally.records.push((i, line));
+        }
+        match run.outcome {
             Outcome::Pass => tally.passed += 1,
             Outcome::Skipped(why) => *tally.skipped.entry(why).or_default() += 1,
             Outcome::Fail(msg) => {
@@ -193,24 +224,38 @@ pub fn main(opts: StatetestArgs) -> i32 {
         counter.inc(tally.failed > failed_before);
     }));
     counter.finish();
+    // With --json, stdout carries the records alone.
+    let say = |line: String| {
+        if opts.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    // Fixture order: file, test, case (jobs ran largest gas limit first).
+    let order = |job: usize| (work[job].file, work[job].test, work[job].case);
+    total.records.sort_by_key(|(job, _)| order(*job));
+    for (_, line) in &total.records {
+        println!("{line}");
+    }
     total.failures.sort();
     for f in &total.failures {
-        println!("{f}");
+        say(f.clone());
     }
     let skipped: usize = total.skipped.values().sum();
     for (why, n) in &total.skipped {
-        println!("skipped {n}: {why}");
+        say(format!("skipped {n}: {why}"));
     }
-    println!(
+    say(format!(
         "{} files, {} threads, {:.2}s",
         files.len(),
         jobs,
         start.elapsed().as_secs_f64()
-    );
-    println!(
+    ));
+    say(format!(
         "{} passed, {} failed, {skipped} skipped",
         total.passed, total.failed
-    );
+    ));
     if total.failed > 0 {
         1
     } else {

@@ -127,3 +127,115 @@ fn bench_list_names_the_smoke_cases() {
     );
     assert_eq!(names.len(), 4, "{names:?}");
 }
+
+fn json_lines(s: &str) -> Vec<serde_json::Value> {
+    s.lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn statetest_json_prints_one_record_per_case() {
+    let dir = fixture().parent().unwrap().to_path_buf();
+    let out = dtvm(&[
+        "statetest",
+        "--json",
+        "--fork",
+        "Cancun",
+        "--filter",
+        "sstore_",
+        dir.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // stdout is the records alone: every line one JSON object.
+    let records: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let summary = stderr.lines().last().unwrap_or_default();
+    let passed: usize = summary.split(' ').next().unwrap().parse().unwrap();
+    assert!(passed > 10 && records.len() == passed, "{summary}");
+    let mut seen = std::collections::HashSet::new();
+    for r in &records {
+        assert_eq!(r["pass"], true, "{r}");
+        assert_eq!(r["fork"], "Cancun", "{r}");
+        assert!(r["name"].as_str().unwrap().starts_with("sstore_"), "{r}");
+        for hash in ["stateRoot", "logsHash"] {
+            let h = r[hash].as_str().unwrap();
+            assert!(h.len() == 66 && h.starts_with("0x"), "{r}");
+        }
+        assert!(r.get("error").is_none(), "{r}");
+        let key = (r["name"].to_string(), r["index"].as_u64().unwrap());
+        assert!(seen.insert(key), "one record per (test, index): {r}");
+    }
+}
+
+/// EIP-3155's per-instruction fields, each with the JSON type the EIP gives it.
+fn assert_eip3155_step(l: &serde_json::Value) {
+    for n in ["pc", "op", "depth", "memSize"] {
+        assert!(l[n].is_u64(), "{n} in {l}");
+    }
+    for s in ["gas", "gasCost", "refund"] {
+        assert!(
+            l[s].as_str().is_some_and(|v| v.starts_with("0x")),
+            "{s} in {l}"
+        );
+    }
+    assert!(l["stack"].is_array() && l["opName"].is_string(), "{l}");
+}
+
+#[test]
+fn statetest_trace_writes_eip3155_for_the_case_picked() {
+    let path = fixture();
+    let out = dtvm(&[
+        "statetest",
+        "--trace",
+        "--fork",
+        "Cancun",
+        "--index",
+        "0",
+        "--mode",
+        "multipass",
+        path.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(text(&out.stdout).contains("1 passed, 0 failed"));
+    let lines = json_lines(&stderr);
+    let (summary, steps) = lines.split_last().expect("trace lines");
+    assert!(steps.len() > 3, "{stderr}");
+    steps.iter().for_each(assert_eip3155_step);
+    assert!(summary["gasUsed"].is_string() && summary["output"].is_string());
+    assert!(
+        steps.iter().any(|l| l["opName"] == "SSTORE"),
+        "an sstore test stores"
+    );
+}
+
+#[test]
+fn run_trace_writes_eip3155_per_dtvm_engine() {
+    // PUSH1 1 PUSH1 2 ADD STOP
+    let out = dtvm(&[
+        "run",
+        "--trace",
+        "--mode",
+        "interpreter,lazy",
+        "600160020100",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let lines = json_lines(&stderr);
+    let ops: Vec<&str> = lines.iter().filter_map(|l| l["opName"].as_str()).collect();
+    let once = ["PUSH1", "PUSH1", "ADD", "STOP"];
+    assert_eq!(ops, [once, once].concat(), "{stderr}");
+    lines
+        .iter()
+        .filter(|l| l.get("pc").is_some())
+        .for_each(assert_eip3155_step);
+    assert_eq!(
+        lines.iter().filter(|l| l.get("gasUsed").is_some()).count(),
+        2
+    );
+}

@@ -67,11 +67,16 @@ pub fn run_test(test: &StateTest, vm: &Vm) -> Vec<CaseResult> {
 
 /// Runs one case (`index` is its position among the test's cases for its fork).
 pub fn case_result(test: &StateTest, case: &Case, index: usize, vm: &Vm) -> CaseResult {
-    let run = run_case_detailed(test, case, vm);
-    let (pass, error) = match run.outcome {
+    record(test, case, index, &run_case_detailed(test, case, vm))
+}
+
+/// The record of a case already run (`index` is its position among the test's cases for its
+/// fork).
+pub fn record(test: &StateTest, case: &Case, index: usize, run: &CaseRun) -> CaseResult {
+    let (pass, error) = match &run.outcome {
         Outcome::Pass => (true, None),
         Outcome::Skipped(why) => (false, Some(format!("skipped: {why}"))),
-        Outcome::Fail(why) => (false, Some(why)),
+        Outcome::Fail(why) => (false, Some(why.clone())),
     };
     CaseResult {
         name: test.name.clone(),

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::{Arc, TryLockError};
 use std::time::{Duration, Instant};
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Who {
     Caller,
     Background,
@@ -43,6 +43,27 @@ impl Contract {
     fn charge_compile(&self, took: u64) {
         self.counters.compile_nanos.fetch_add(took, Relaxed);
         stats::COMPILE_NANOS.fetch_add(took, Relaxed);
+    }
+
+    /// One debug event per compiled function (`DTVM_LOG=debug` in the CLI): what was compiled,
+    /// its sizes and its compile time.
+    fn log_compiled(
+        &self,
+        segments: &Range<usize>,
+        result: &Result<(cranelift_module::FuncId, usize), CompileError>,
+        took_nanos: u64,
+        who: Who,
+    ) {
+        if let Ok((_, code_bytes)) = result {
+            tracing::debug!(
+                segments = ?segments,
+                bytecode_bytes = segments.clone().map(|s| self.segments.bytes(s)).sum::<usize>(),
+                code_bytes,
+                compile_us = took_nanos / 1000,
+                by = ?who,
+                "dtvm-jit: compiled"
+            );
+        }
     }
 
     /// Estimated compile time of `segments`, in nanoseconds.
@@ -178,6 +199,7 @@ impl Contract {
             );
             let took = thread_cpu_nanos().saturating_sub(cpu);
             self.charge_compile(took);
+            self.log_compiled(region, &compiled, took, who);
             policy::observe(took, weight);
             if matches!(compiled, Err(CompileError::Panicked)) {
                 state.broken = true;
@@ -338,6 +360,9 @@ impl Contract {
             .map(|compiler| compiler.define(&self.analysis, &self.segments, s..s + 1, &tables));
         let took = thread_cpu_nanos().saturating_sub(cpu);
         self.charge_compile(took);
+        if let Some(result) = &compiled {
+            self.log_compiled(&(s..s + 1), result, took, who);
+        }
         let defined = match compiled {
             Some(Ok((id, size))) => Some((s..s + 1, id, size)),
             None => {
