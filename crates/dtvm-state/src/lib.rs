@@ -16,6 +16,7 @@
 //! * [`statetest`]: the JSON fixture formats and running one case.
 //! * [`results`]: a case's machine-readable result (`statetest --json`).
 
+mod block;
 pub mod crypto;
 pub mod host;
 pub mod precompiles;
