@@ -403,7 +403,7 @@ fn run(opts: Options, progress: &dyn Progress) -> i32 {
     };
     let (real_calls, real_deploys) = real::select(&scenarios, selected);
 
-    let passes: Vec<Pass> = if opts.smoke {
+    let passes: Vec<Pass<'_>> = if opts.smoke {
         let pick = |names: &[&str]| -> Vec<&Case> {
             names
                 .iter()
@@ -495,7 +495,7 @@ fn run(opts: Options, progress: &dyn Progress) -> i32 {
     let mut seen = Seen::new();
     let mut errors: Vec<(String, String)> = Vec::new();
     let mut json_passes = Vec::new();
-    let timed: Vec<&Pass> = passes.iter().filter(|p| !p.cases.is_empty()).collect();
+    let timed: Vec<&Pass<'_>> = passes.iter().filter(|p| !p.cases.is_empty()).collect();
     progress.start(timed.iter().map(|p| p.cases.len()).sum());
     for (i, pass) in timed.iter().enumerate() {
         let mut results = Vec::new();

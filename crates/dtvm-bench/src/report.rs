@@ -112,7 +112,7 @@ pub fn markdown(columns: &[Column], results: &[CaseResult]) -> String {
     let interp = columns.iter().position(|c| c.name == "interpreter");
     // (header, value of a case) for every numeric column after the case name.
     type Getter<'a> = Box<dyn Fn(&CaseResult) -> f64 + 'a>;
-    let mut cols: Vec<(String, Getter, bool)> = Vec::new();
+    let mut cols: Vec<(String, Getter<'_>, bool)> = Vec::new();
     for (i, c) in columns.iter().enumerate() {
         cols.push((
             format!("{} µs", c.name),
@@ -127,7 +127,7 @@ pub fn markdown(columns: &[Column], results: &[CaseResult]) -> String {
             ));
         }
     }
-    let ratio = |i: usize, j: usize| -> Getter {
+    let ratio = |i: usize, j: usize| -> Getter<'_> {
         Box::new(move |r: &CaseResult| paired_ratio(&r.engines[i].steady, &r.engines[j].steady))
     };
     if let Some(j) = revm {

@@ -95,9 +95,9 @@ unsafe fn c_str<'a>(p: *const c_char) -> Option<&'a CStr> {
 /// Runs `code` with the engine of `mode`. This is the one place engines are chosen.
 fn run(
     mode: Mode,
-    ctx: &mut ExecutionContext,
+    ctx: &mut ExecutionContext<'_>,
     rev: Revision,
-    msg: &ExecutionMessage,
+    msg: &ExecutionMessage<'_>,
     code: &[u8],
 ) -> ExecutionResult {
     match mode {

@@ -86,7 +86,7 @@ pub(crate) trait Step {
 
     /// Called before the instruction `op` (as executed: undefined ones are
     /// `UNDEFINED_MARK`) at `pc`, with `f.sp` in sync. `Err` ends the frame.
-    fn before(&self, f: &mut Frame, pc: usize, op: u8) -> Result<(), Status>;
+    fn before(&self, f: &mut Frame<'_, '_>, pc: usize, op: u8) -> Result<(), Status>;
 }
 
 /// The hook of an untraced run.
@@ -96,19 +96,19 @@ impl Step for Untraced {
     const ON: bool = false;
 
     #[inline(always)]
-    fn before(&self, _: &mut Frame, _: usize, _: u8) -> Result<(), Status> {
+    fn before(&self, _: &mut Frame<'_, '_>, _: usize, _: u8) -> Result<(), Status> {
         Ok(())
     }
 }
 
 /// Runs `frame` from `pc` (which must be a block start) until the frame ends; returns its status.
-pub fn run(f: &mut Frame, pc: usize) -> Status {
+pub fn run(f: &mut Frame<'_, '_>, pc: usize) -> Status {
     run_with(f, pc, &Untraced)
 }
 
 /// [`run`] with a step hook.
 #[inline]
-pub(crate) fn run_with<S: Step>(f: &mut Frame, pc: usize, step: &S) -> Status {
+pub(crate) fn run_with<S: Step>(f: &mut Frame<'_, '_>, pc: usize, step: &S) -> Status {
     match run_impl::<false, S>(f, pc, step) {
         Exit::Done(status) => status,
         Exit::Segment(_) => unreachable!("whole-frame runs do not stop at segments"),
@@ -118,14 +118,18 @@ pub(crate) fn run_with<S: Step>(f: &mut Frame, pc: usize, step: &S) -> Status {
 /// Runs the JUMPDEST segment that starts at `pc` (0 or a JUMPDEST; more generally any block
 /// start) until the frame ends or execution reaches another JUMPDEST. The JIT uses this for
 /// segments it does not compile, so a frame can move between compiled and interpreted segments.
-pub fn run_segment(f: &mut Frame, pc: usize) -> Exit {
+pub fn run_segment(f: &mut Frame<'_, '_>, pc: usize) -> Exit {
     run_impl::<true, Untraced>(f, pc, &Untraced)
 }
 
 // `with_frame!` reloads `sp` after every call, including before a return that does not read it.
 #[allow(unused_assignments)]
 #[inline(always)]
-fn run_impl<const STOP_AT_SEGMENT: bool, S: Step>(f: &mut Frame, mut pc: usize, step: &S) -> Exit {
+fn run_impl<const STOP_AT_SEGMENT: bool, S: Step>(
+    f: &mut Frame<'_, '_>,
+    mut pc: usize,
+    step: &S,
+) -> Exit {
     let analysis = f.analysis;
     let code = analysis.exec_code();
     let entry = pc;
@@ -246,7 +250,7 @@ fn run_impl<const STOP_AT_SEGMENT: bool, S: Step>(f: &mut Frame, mut pc: usize, 
         }};
         ($flow:ident, frame(|$f:ident| $e:expr)) => {{
             let status: OpResult = with_frame!({
-                let $f: &mut Frame = &mut *f;
+                let $f: &mut Frame<'_, '_> = &mut *f;
                 $e
             });
             tri!(status);
@@ -254,14 +258,14 @@ fn run_impl<const STOP_AT_SEGMENT: bool, S: Step>(f: &mut Frame, mut pc: usize, 
         }};
         ($flow:ident, plain(|$f:ident| $e:expr)) => {{
             let (): () = with_frame!({
-                let $f: &mut Frame = &mut *f;
+                let $f: &mut Frame<'_, '_> = &mut *f;
                 $e
             });
             pc += 1;
         }};
         ($flow:ident, value(|$f:ident| $e:expr)) => {{
             let v: U256 = {
-                let $f: &mut Frame = &mut *f;
+                let $f: &mut Frame<'_, '_> = &mut *f;
                 $e
             };
             push!(v);
@@ -277,7 +281,7 @@ fn run_impl<const STOP_AT_SEGMENT: bool, S: Step>(f: &mut Frame, mut pc: usize, 
         }};
         ($flow:ident, exit($status:ident, |$f:ident| $e:expr)) => {{
             let status: OpResult = with_frame!({
-                let $f: &mut Frame = &mut *f;
+                let $f: &mut Frame<'_, '_> = &mut *f;
                 $e
             });
             tri!(status);

@@ -18,9 +18,9 @@ pub use trace::{execute_traced, stderr_sink, TraceSink};
 
 /// Executes `code` for `msg` at revision `rev` in the interpreter.
 pub fn execute(
-    ctx: &mut ExecutionContext,
+    ctx: &mut ExecutionContext<'_>,
     rev: Revision,
-    msg: &ExecutionMessage,
+    msg: &ExecutionMessage<'_>,
     code: &[u8],
 ) -> ExecutionResult {
     if code.is_empty() {

@@ -48,9 +48,9 @@ pub fn stderr_sink() -> TraceSink {
 /// instruction and, when `msg` is the outermost message (depth 0), the summary line. Nested
 /// frames are traced when the host runs them through a VM that traces to the same sink.
 pub fn execute_traced(
-    ctx: &mut ExecutionContext,
+    ctx: &mut ExecutionContext<'_>,
     rev: Revision,
-    msg: &ExecutionMessage,
+    msg: &ExecutionMessage<'_>,
     code: &[u8],
     sink: &TraceSink,
 ) -> ExecutionResult {
@@ -180,7 +180,7 @@ impl FrameTracer<'_> {
 impl Step for FrameTracer<'_> {
     const ON: bool = true;
 
-    fn before(&self, f: &mut Frame, pc: usize, op: u8) -> Result<(), Status> {
+    fn before(&self, f: &mut Frame<'_, '_>, pc: usize, op: u8) -> Result<(), Status> {
         self.close(f.gas_left, None);
         {
             let mut line = self.line.borrow_mut();

@@ -263,7 +263,7 @@ impl Contract {
     /// have none), compiling on the way until `deadline` if `policy` lets callers compile.
     pub(crate) fn run(
         self: &Arc<Self>,
-        frame: &mut Frame,
+        frame: &mut Frame<'_, '_>,
         deadline: Instant,
         policy: CallerPolicy,
     ) -> Status {
@@ -272,7 +272,7 @@ impl Contract {
             deadline,
             policy,
         };
-        frame.engine = &context as *const CallContext as *const ();
+        frame.engine = &context as *const CallContext<'_> as *const ();
         let entry = self.slots[0].load(Acquire);
         let (sp, gas) = (frame.sp, frame.gas_left);
         // SAFETY: `enter` calls the slot's code with the tail ABI every slot holds (a region of
@@ -296,13 +296,13 @@ unsafe fn context<'f, 'a, 'h>(
     // SAFETY: forwarded to the caller; `run` set `engine` to its live `CallContext`.
     unsafe {
         let frame = &mut *frame;
-        let context = &*(frame.engine as *const CallContext);
+        let context = &*(frame.engine as *const CallContext<'_>);
         (frame, context)
     }
 }
 
 /// The resolver stub's hook: compile segment `s` (or not) and say what to run.
-unsafe extern "C" fn resolve_hook(frame: *mut Frame, s: u64) -> usize {
+unsafe extern "C" fn resolve_hook(frame: *mut Frame<'_, '_>, s: u64) -> usize {
     // SAFETY: only the resolver stub calls this, from code `Contract::run` entered.
     let (_, cx) = unsafe { context(frame) };
     let contract = cx.contract;
@@ -314,7 +314,7 @@ unsafe extern "C" fn resolve_hook(frame: *mut Frame, s: u64) -> usize {
 }
 
 /// The interpreter stub's hook: run segment `s` in the interpreter, then say what to run next.
-unsafe extern "C" fn interpret_hook(frame: *mut Frame, s: u64) -> Next {
+unsafe extern "C" fn interpret_hook(frame: *mut Frame<'_, '_>, s: u64) -> Next {
     // SAFETY: only the interpreter stub calls this, from code `Contract::run` entered, after
     // storing the stack pointer and gas in the frame.
     let (frame, cx) = unsafe { context(frame) };
@@ -353,7 +353,7 @@ unsafe extern "C" fn interpret_hook(frame: *mut Frame, s: u64) -> Next {
 
 /// The interpreter's segment loop, out of line so its frame is on the stack only while it runs.
 #[inline(never)]
-fn interpret(frame: &mut Frame, pc: usize) -> Exit {
+fn interpret(frame: &mut Frame<'_, '_>, pc: usize) -> Exit {
     run_segment(frame, pc)
 }
 

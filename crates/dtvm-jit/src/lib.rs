@@ -62,9 +62,9 @@ pub use stats::{tier_stats, TierStats};
 /// Executes `code` for `msg` at `rev` with compiled code: all segments compiled up front
 /// (`lazy == false`, multipass) or on first use (`lazy == true`).
 pub fn execute(
-    ctx: &mut ExecutionContext,
+    ctx: &mut ExecutionContext<'_>,
     rev: Revision,
-    msg: &ExecutionMessage,
+    msg: &ExecutionMessage<'_>,
     code: &[u8],
     lazy: bool,
 ) -> ExecutionResult {
@@ -90,9 +90,9 @@ pub fn execute(
 /// Executes `code` tiered: interpreted until the contract is hot, then with what the background
 /// compilers compiled for it (see `tiered.rs`).
 pub fn execute_tiered(
-    ctx: &mut ExecutionContext,
+    ctx: &mut ExecutionContext<'_>,
     rev: Revision,
-    msg: &ExecutionMessage,
+    msg: &ExecutionMessage<'_>,
     code: &[u8],
 ) -> ExecutionResult {
     match contract::shared_stubs() {
@@ -113,9 +113,9 @@ pub fn clear_cache() {
 /// the native stack at every call level.
 #[inline(never)]
 pub(crate) fn interpret(
-    ctx: &mut ExecutionContext,
+    ctx: &mut ExecutionContext<'_>,
     rev: Revision,
-    msg: &ExecutionMessage,
+    msg: &ExecutionMessage<'_>,
     code: &[u8],
 ) -> ExecutionResult {
     dtvm_interp::execute(ctx, rev, msg, code)

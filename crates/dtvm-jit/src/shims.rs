@@ -20,7 +20,7 @@ use dtvm_runtime::instructions::{self as ins, OpResult};
 use dtvm_runtime::Frame;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-pub(crate) type FrameHelper = unsafe extern "C" fn(*mut Frame) -> i32;
+pub(crate) type FrameHelper = unsafe extern "C" fn(*mut Frame<'_, '_>) -> i32;
 pub(crate) type PureHelper = unsafe extern "C" fn(*mut [U256; 3]);
 
 /// How the translator lowers an opcode, by its kind in the opcode list.
@@ -86,7 +86,7 @@ fn guard(body: impl FnOnce() -> OpResult) -> i32 {
     }
 }
 
-unsafe extern "C" fn frame_helper_of<const OP: u8>(frame: *mut Frame) -> i32 {
+unsafe extern "C" fn frame_helper_of<const OP: u8>(frame: *mut Frame<'_, '_>) -> i32 {
     // SAFETY: compiled code only runs inside `Contract::run`, which passes the live,
     // exclusively borrowed frame it was given; the block's stack bounds were checked.
     let f = unsafe { &mut *frame };
@@ -130,19 +130,19 @@ macro_rules! fold_kind {
 /// A frame-using kind's body run on `f`.
 macro_rules! body_kind {
     ($frame:ident, frame(|$f:ident| $e:expr)) => {{
-        let $f: &mut Frame = $frame;
+        let $f: &mut Frame<'_, '_> = $frame;
         let result: OpResult = $e;
         result
     }};
     ($frame:ident, exit($status:ident, |$f:ident| $e:expr)) => {{
-        let $f: &mut Frame = $frame;
+        let $f: &mut Frame<'_, '_> = $frame;
         let result: OpResult = $e;
         result
     }};
     ($frame:ident, plain(|$f:ident| $e:expr)) => {{
         let gas = $frame.gas_left;
         {
-            let $f: &mut Frame = &mut *$frame;
+            let $f: &mut Frame<'_, '_> = &mut *$frame;
             let (): () = $e;
         }
         debug_assert_eq!($frame.gas_left, gas, "a plain body used gas");
@@ -151,7 +151,7 @@ macro_rules! body_kind {
     ($frame:ident, value(|$f:ident| $e:expr)) => {{
         let gas = $frame.gas_left;
         let v: U256 = {
-            let $f: &mut Frame = &mut *$frame;
+            let $f: &mut Frame<'_, '_> = &mut *$frame;
             $e
         };
         debug_assert_eq!($frame.gas_left, gas, "a value body used gas");
@@ -257,7 +257,7 @@ macro_rules! environment {
         /// The body of a frame helper's opcode; inlined into each `frame_helper_of::<OP>`, where
         /// the match folds away.
         #[inline(always)]
-        fn run_body(op: u8, f: &mut Frame) -> OpResult {
+        fn run_body(op: u8, f: &mut Frame<'_, '_>) -> OpResult {
             match op {
                 $($byte => body_kind!(f, $kind $(($($args)*))?),)*
                 _ => unreachable!("not an opcode: {op:#x}"),

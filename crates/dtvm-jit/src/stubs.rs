@@ -19,11 +19,12 @@ use dtvm_runtime::Frame;
 
 /// Enters compiled code: runs `target(frame, sp, gas, segment)` and returns its result
 /// (`DONE | status`).
-pub(crate) type EnterFn = unsafe extern "C" fn(*mut Frame, usize, *mut U256, i64, u64) -> u64;
+pub(crate) type EnterFn =
+    unsafe extern "C" fn(*mut Frame<'_, '_>, usize, *mut U256, i64, u64) -> u64;
 
 /// `resolve(frame, segment)`: the address to continue with for `segment`, compiled or the
 /// interpreter stub. Called by the resolver stub.
-pub(crate) type ResolveHook = unsafe extern "C" fn(*mut Frame, u64) -> usize;
+pub(crate) type ResolveHook = unsafe extern "C" fn(*mut Frame<'_, '_>, u64) -> usize;
 
 /// What the interpreter hook returns: `next` is `DONE | status` when the frame ended, otherwise
 /// the address to tail-call for segment `segment` (returned in rax:rdx, the System V rule for a
@@ -36,7 +37,7 @@ pub(crate) struct Next {
 
 /// `interpret(frame, segment)`: runs `segment` in the interpreter on the frame (whose `sp` and
 /// `gas_left` the stub stored) and says where to go next.
-pub(crate) type InterpretHook = unsafe extern "C" fn(*mut Frame, u64) -> Next;
+pub(crate) type InterpretHook = unsafe extern "C" fn(*mut Frame<'_, '_>, u64) -> Next;
 
 pub(crate) struct Stubs {
     /// The module holding the stubs' code, kept for the whole process (never freed, never used
@@ -85,7 +86,7 @@ fn build(resolve_hook: ResolveHook, interpret_hook: InterpretHook) -> Result<Stu
 
     let mut define = |module: &mut JITModule,
                       sig: &Signature,
-                      body: &dyn Fn(&mut FunctionBuilder)|
+                      body: &dyn Fn(&mut FunctionBuilder<'_>)|
      -> Result<FuncId, String> {
         ctx.func.signature = sig.clone();
         {

@@ -94,9 +94,9 @@ pub(crate) fn clear_heat() {
 /// Runs `code` for `msg` at `rev`: compiled code if the contract was promoted, otherwise the
 /// interpreter, counting heat.
 pub(crate) fn execute(
-    ctx: &mut ExecutionContext,
+    ctx: &mut ExecutionContext<'_>,
     rev: Revision,
-    msg: &ExecutionMessage,
+    msg: &ExecutionMessage<'_>,
     code: &[u8],
     stubs: &'static Stubs,
 ) -> ExecutionResult {
@@ -123,9 +123,9 @@ pub(crate) fn execute(
 /// A promoted contract's call: its compiled regions and the interpreter for the rest.
 #[inline(never)]
 fn run_promoted(
-    ctx: &mut ExecutionContext,
+    ctx: &mut ExecutionContext<'_>,
     rev: Revision,
-    msg: &ExecutionMessage,
+    msg: &ExecutionMessage<'_>,
     contract: &Arc<Contract>,
 ) -> ExecutionResult {
     let (policy, deadline) = if config::compile_now() {

@@ -10,9 +10,9 @@ use evmc_vm::{ExecutionContext, ExecutionMessage, ExecutionResult, Revision};
 
 /// Nested calls first empty the code cache, then run in the JIT (multipass).
 fn evicting(
-    ctx: &mut ExecutionContext,
+    ctx: &mut ExecutionContext<'_>,
     rev: Revision,
-    msg: &ExecutionMessage,
+    msg: &ExecutionMessage<'_>,
     code: &[u8],
 ) -> ExecutionResult {
     if msg.depth() > 0 {

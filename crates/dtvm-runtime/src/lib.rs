@@ -8,9 +8,6 @@
 //! * `Frame` and `Memory` are `#[repr(C)]`: compiled code addresses `sp`, `gas_left` and the
 //!   memory's mirrored base and length by offset.
 
-// The bodies' signatures (`f: &mut Frame`) are being reshaped by the one-opcode-list work
-// (issue 14, item 1); they spell `Frame<'_, '_>` when that lands.
-#[allow(elided_lifetimes_in_paths)]
 pub mod instructions;
 pub mod memory;
 pub mod modular;

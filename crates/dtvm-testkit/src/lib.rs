@@ -20,7 +20,8 @@ use ::evmc_vm::*;
 pub type Log = (Address, Vec<u8>, Vec<Bytes32>);
 
 /// What executes a frame: `dtvm_interp::execute` or a JIT mode's entry with the same signature.
-pub type Exec = fn(&mut ExecutionContext, Revision, &ExecutionMessage, &[u8]) -> ExecutionResult;
+pub type Exec =
+    fn(&mut ExecutionContext<'_>, Revision, &ExecutionMessage<'_>, &[u8]) -> ExecutionResult;
 
 pub fn addr(n: u8) -> Address {
     let mut a = Address::default();

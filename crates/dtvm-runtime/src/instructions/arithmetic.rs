@@ -203,7 +203,7 @@ pub fn clz(x: U256) -> U256 {
 }
 
 /// EXP: charges the per-byte cost of the exponent, then computes.
-pub fn exp(f: &mut Frame) -> OpResult {
+pub fn exp(f: &mut Frame<'_, '_>) -> OpResult {
     let base = f.pop();
     let exponent = *f.top();
     let bytes = exponent.byte_len() as i64;

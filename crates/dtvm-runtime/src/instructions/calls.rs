@@ -4,7 +4,7 @@
 use super::*;
 
 /// RETURN / REVERT: records the output region.
-pub fn set_output(f: &mut Frame) -> OpResult {
+pub fn set_output(f: &mut Frame<'_, '_>) -> OpResult {
     let offset = f.pop();
     let size = f.pop();
     f.output = f.memory_region(offset, size)?.unwrap_or((0, 0));
@@ -14,7 +14,7 @@ pub fn set_output(f: &mut Frame) -> OpResult {
 /// SELFDESTRUCT: charges the cold access (EIP-2929) and the new-account cost (EIP-150, EIP-161),
 /// registers the destruct with the host and, before London, the refund (removed by EIP-3529).
 /// Fails in a static frame.
-pub fn selfdestruct(f: &mut Frame) -> OpResult {
+pub fn selfdestruct(f: &mut Frame<'_, '_>) -> OpResult {
     f.check_not_static()?;
     let beneficiary = to_address(f.pop());
     if f.rev >= BERLIN && f.host.access_account(&beneficiary) == EVMC_ACCESS_COLD {
@@ -37,7 +37,7 @@ pub fn selfdestruct(f: &mut Frame) -> OpResult {
 const DELEGATION_MAGIC: [u8; 3] = [0xef, 0x01, 0x00];
 
 /// The delegate of `address` when its code is a delegation designator.
-fn delegate_of(f: &mut Frame, address: &Address) -> Option<Address> {
+fn delegate_of(f: &mut Frame<'_, '_>, address: &Address) -> Option<Address> {
     let mut designator = [0u8; 23];
     let n = f.host.copy_code(address, 0, &mut designator);
     if n != designator.len() || designator[..3] != DELEGATION_MAGIC {
@@ -48,13 +48,13 @@ fn delegate_of(f: &mut Frame, address: &Address) -> Option<Address> {
     Some(delegate)
 }
 
-fn value_exceeds_balance(f: &mut Frame, value: &U256) -> bool {
+fn value_exceeds_balance(f: &mut Frame<'_, '_>, value: &U256) -> bool {
     let me = *f.msg.recipient();
     !value.is_zero() && bytes32_to_u256(&f.host.get_balance(&me)) < *value
 }
 
 /// CALL, CALLCODE, DELEGATECALL, STATICCALL.
-pub fn call(f: &mut Frame, opcode: u8) -> OpResult {
+pub fn call(f: &mut Frame<'_, '_>, opcode: u8) -> OpResult {
     let gas_param = f.pop();
     let dst = to_address(f.pop());
     let value = if matches!(opcode, op::CALL | op::CALLCODE) {
@@ -174,7 +174,7 @@ pub fn call(f: &mut Frame, opcode: u8) -> OpResult {
 }
 
 /// CREATE, CREATE2.
-pub fn create(f: &mut Frame, opcode: u8) -> OpResult {
+pub fn create(f: &mut Frame<'_, '_>, opcode: u8) -> OpResult {
     f.check_not_static()?;
     let endowment = f.pop();
     let init_offset = f.pop();

@@ -3,7 +3,7 @@
 use super::*;
 
 /// KECCAK256: hashes a memory region, charging its expansion and 6 gas per word.
-pub fn keccak(f: &mut Frame) -> OpResult {
+pub fn keccak(f: &mut Frame<'_, '_>) -> OpResult {
     let offset = f.pop();
     let size = f.pop();
     let hash = match f.memory_region(offset, size)? {
@@ -18,7 +18,7 @@ pub fn keccak(f: &mut Frame) -> OpResult {
 }
 
 /// BALANCE: the balance of an address, charging the cold access (EIP-2929).
-pub fn balance(f: &mut Frame) -> OpResult {
+pub fn balance(f: &mut Frame<'_, '_>) -> OpResult {
     let address = to_address(*f.top());
     f.address_access_cost(&address)?;
     *f.top() = bytes32_to_u256(&f.host.get_balance(&address));
@@ -26,7 +26,7 @@ pub fn balance(f: &mut Frame) -> OpResult {
 }
 
 /// CALLDATALOAD: the 32 bytes of input at the offset, zero-padded past its end.
-pub fn calldataload(f: &mut Frame) {
+pub fn calldataload(f: &mut Frame<'_, '_>) {
     let offset = saturating_usize(*f.top());
     let mut word = [0u8; 32];
     copy_padded(&mut word, f.msg.input(), offset);
@@ -43,7 +43,7 @@ pub enum CopySource {
 }
 
 /// CALLDATACOPY / CODECOPY.
-pub fn data_copy(f: &mut Frame, source: CopySource) -> OpResult {
+pub fn data_copy(f: &mut Frame<'_, '_>, source: CopySource) -> OpResult {
     let mem_offset = f.pop();
     let data_offset = saturating_usize(f.pop());
     let size = f.pop();
@@ -59,7 +59,7 @@ pub fn data_copy(f: &mut Frame, source: CopySource) -> OpResult {
 }
 
 /// EXTCODESIZE: the code size of an address, charging the cold access (EIP-2929).
-pub fn extcodesize(f: &mut Frame) -> OpResult {
+pub fn extcodesize(f: &mut Frame<'_, '_>) -> OpResult {
     let address = to_address(*f.top());
     f.address_access_cost(&address)?;
     *f.top() = U256::from(f.host.get_code_size(&address));
@@ -68,7 +68,7 @@ pub fn extcodesize(f: &mut Frame) -> OpResult {
 
 /// EXTCODECOPY: copies an account's code into memory, zero-padded past its end; charges the
 /// expansion, the copied words and the cold access (EIP-2929).
-pub fn extcodecopy(f: &mut Frame) -> OpResult {
+pub fn extcodecopy(f: &mut Frame<'_, '_>) -> OpResult {
     let address = to_address(f.pop());
     let mem_offset = f.pop();
     let code_offset = saturating_usize(f.pop());
@@ -88,7 +88,7 @@ pub fn extcodecopy(f: &mut Frame) -> OpResult {
 
 /// EXTCODEHASH (EIP-1052): the code hash, zero for a non-existent or empty account; charges the
 /// cold access (EIP-2929).
-pub fn extcodehash(f: &mut Frame) -> OpResult {
+pub fn extcodehash(f: &mut Frame<'_, '_>) -> OpResult {
     let address = to_address(*f.top());
     f.address_access_cost(&address)?;
     *f.top() = bytes32_to_u256(&f.host.get_code_hash(&address));
@@ -97,7 +97,7 @@ pub fn extcodehash(f: &mut Frame) -> OpResult {
 
 /// RETURNDATACOPY (EIP-211): copies from the last call's output. Unlike the other copies there is
 /// no zero-padding: reading past the end fails the frame.
-pub fn returndatacopy(f: &mut Frame) -> OpResult {
+pub fn returndatacopy(f: &mut Frame<'_, '_>) -> OpResult {
     let mem_offset = f.pop();
     let data_offset = f.pop();
     let size = f.pop();
@@ -123,7 +123,7 @@ pub fn returndatacopy(f: &mut Frame) -> OpResult {
 
 /// BLOCKHASH: the hash of one of the 256 blocks before the current one; zero for any other
 /// number.
-pub fn blockhash(f: &mut Frame) {
+pub fn blockhash(f: &mut Frame<'_, '_>) {
     let number = *f.top();
     let current = f.host.tx_context().block_number;
     let lower = current.saturating_sub(256).max(0);
@@ -135,7 +135,7 @@ pub fn blockhash(f: &mut Frame) {
 }
 
 /// Block and transaction values that come from the transaction context.
-pub fn tx_value(f: &mut Frame, opcode: u8) -> U256 {
+pub fn tx_value(f: &mut Frame<'_, '_>, opcode: u8) -> U256 {
     let tx = f.host.tx_context();
     match opcode {
         op::ORIGIN => address_to_u256(&tx.tx_origin),
@@ -153,14 +153,14 @@ pub fn tx_value(f: &mut Frame, opcode: u8) -> U256 {
 }
 
 /// SELFBALANCE (EIP-1884): the balance of the running account, with no access charge.
-pub fn selfbalance(f: &mut Frame) {
+pub fn selfbalance(f: &mut Frame<'_, '_>) {
     let me = *f.msg.recipient();
     let balance = bytes32_to_u256(&f.host.get_balance(&me));
     f.push(balance);
 }
 
 /// BLOBHASH (EIP-4844): the transaction's blob versioned hash at the index; zero past the end.
-pub fn blobhash(f: &mut Frame) {
+pub fn blobhash(f: &mut Frame<'_, '_>) {
     let index = saturating_usize(*f.top());
     *f.top() = f
         .host

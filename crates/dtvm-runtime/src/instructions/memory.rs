@@ -14,7 +14,7 @@ fn small_offset(offset: &U256, size: u64) -> Result<u64, Status> {
 
 /// MLOAD: the word at a memory offset, charging the expansion.
 #[inline]
-pub fn mload(f: &mut Frame) -> OpResult {
+pub fn mload(f: &mut Frame<'_, '_>) -> OpResult {
     let o = small_offset(f.top(), 32)?;
     f.memory.expand(&mut f.gas_left, o, 32)?;
     let word: [u8; 32] = f.memory.slice(o as usize, 32).try_into().expect("32 bytes");
@@ -24,7 +24,7 @@ pub fn mload(f: &mut Frame) -> OpResult {
 
 /// MSTORE: writes a word at a memory offset, charging the expansion.
 #[inline]
-pub fn mstore(f: &mut Frame) -> OpResult {
+pub fn mstore(f: &mut Frame<'_, '_>) -> OpResult {
     let o = small_offset(&f.pop(), 32)?;
     let value = f.pop();
     f.memory.expand(&mut f.gas_left, o, 32)?;
@@ -36,7 +36,7 @@ pub fn mstore(f: &mut Frame) -> OpResult {
 
 /// MSTORE8: writes the low byte of a word at a memory offset, charging the expansion.
 #[inline]
-pub fn mstore8(f: &mut Frame) -> OpResult {
+pub fn mstore8(f: &mut Frame<'_, '_>) -> OpResult {
     let o = small_offset(&f.pop(), 1)?;
     let value = f.pop();
     f.memory.expand(&mut f.gas_left, o, 1)?;
@@ -46,7 +46,7 @@ pub fn mstore8(f: &mut Frame) -> OpResult {
 
 /// MCOPY (EIP-5656): copies a memory region to another, which may overlap; charges the expansion
 /// for both and the copied words.
-pub fn mcopy(f: &mut Frame) -> OpResult {
+pub fn mcopy(f: &mut Frame<'_, '_>) -> OpResult {
     let dst = f.pop();
     let src = f.pop();
     let size = f.pop();

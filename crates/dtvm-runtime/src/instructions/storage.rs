@@ -4,7 +4,7 @@
 use super::*;
 
 /// SLOAD: a slot of the running account, charging the cold surcharge (EIP-2929).
-pub fn sload(f: &mut Frame) -> OpResult {
+pub fn sload(f: &mut Frame<'_, '_>) -> OpResult {
     let key = u256_to_bytes32(*f.top());
     let me = *f.msg.recipient();
     if f.rev >= BERLIN && f.host.access_storage(&me, &key) == EVMC_ACCESS_COLD {
@@ -17,7 +17,7 @@ pub fn sload(f: &mut Frame) -> OpResult {
 /// SSTORE: fails in a static frame and, from Istanbul, with no more than the call stipend left
 /// (EIP-2200); charges and refunds what the host's storage status prices (EIP-2200, EIP-2929,
 /// EIP-3529).
-pub fn sstore(f: &mut Frame) -> OpResult {
+pub fn sstore(f: &mut Frame<'_, '_>) -> OpResult {
     f.check_not_static()?;
     if f.rev >= ISTANBUL && f.gas_left <= SSTORE_SENTRY {
         return Err(EVMC_OUT_OF_GAS);
@@ -34,14 +34,14 @@ pub fn sstore(f: &mut Frame) -> OpResult {
 }
 
 /// TLOAD (EIP-1153): a transient slot of the running account.
-pub fn tload(f: &mut Frame) {
+pub fn tload(f: &mut Frame<'_, '_>) {
     let key = u256_to_bytes32(*f.top());
     let me = *f.msg.recipient();
     *f.top() = bytes32_to_u256(&f.host.get_transient_storage(&me, &key));
 }
 
 /// TSTORE (EIP-1153): writes a transient slot of the running account; fails in a static frame.
-pub fn tstore(f: &mut Frame) -> OpResult {
+pub fn tstore(f: &mut Frame<'_, '_>) -> OpResult {
     f.check_not_static()?;
     let key = u256_to_bytes32(f.pop());
     let value = u256_to_bytes32(f.pop());
@@ -52,7 +52,7 @@ pub fn tstore(f: &mut Frame) -> OpResult {
 
 /// LOG0..LOG4 with `topics` topics: a log of the running account whose data is a memory region;
 /// charges the expansion and 8 gas per byte, and fails in a static frame.
-pub fn log(f: &mut Frame, topics: usize) -> OpResult {
+pub fn log(f: &mut Frame<'_, '_>, topics: usize) -> OpResult {
     f.check_not_static()?;
     let offset = f.pop();
     let size = f.pop();
