@@ -193,7 +193,7 @@ pub fn cached_contracts() -> usize {
 }
 
 /// Drops every cached contract (code in use stays alive until its frames end).
-pub fn clear_cache() {
+pub(crate) fn clear_cache() {
     let old = std::mem::take(&mut *CACHE.write().unwrap_or_else(|e| e.into_inner()));
     let freed: usize = old.values().map(|c| c.bytes()).sum();
     drop(old);

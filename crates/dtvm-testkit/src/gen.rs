@@ -37,8 +37,8 @@ fn interesting_word(r: &mut impl Entropy) -> Vec<u8> {
     }
 }
 
-pub struct Program {
-    pub code: Vec<u8>,
+struct Program {
+    code: Vec<u8>,
     rev: Revision,
     /// Positions of 2-byte jump-target placeholders (after a PUSH2).
     targets: Vec<usize>,

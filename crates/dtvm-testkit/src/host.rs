@@ -22,6 +22,7 @@ use std::sync::Arc;
 /// Maps with a fast hasher: the bench times dtvm with this host, so a state lookup should cost
 /// what it costs in the peer engine (revm's maps use foldhash too).
 pub type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// Sets with the same fast hasher as [`Map`].
 pub type Set<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 type U256 = Uint<256, 4>;
@@ -65,18 +66,26 @@ pub struct MockHost {
     pub storage: RefCell<Map<(Address, Bytes32), Bytes32>>,
     /// EIP-2200's original values: a slot's value before its first write in this run.
     pub original: RefCell<Map<(Address, Bytes32), Bytes32>>,
+    /// Transient storage (EIP-1153): cleared by [`reset`](Self::reset), journaled like storage.
     pub transient: RefCell<Map<(Address, Bytes32), Bytes32>>,
+    /// Account balances; an account absent here and from `codes` does not exist.
     pub balances: RefCell<Map<Address, Bytes32>>,
+    /// Account codes, fixed during a run (code hashes are computed from them once).
     pub codes: RefCell<Map<Address, Vec<u8>>>,
     code_hashes: RefCell<Map<Address, Bytes32>>,
+    /// The logs emitted so far, in order; a failed nested call's logs are removed.
     pub logs: RefCell<Vec<Log>>,
+    /// Accounts accessed so far (EIP-2929); preset ones start warm.
     pub warm_accounts: RefCell<Set<Address>>,
+    /// Storage slots accessed so far (EIP-2929).
     pub warm_slots: RefCell<Set<(Address, Bytes32)>>,
     destructed: RefCell<Set<Address>>,
     journal: RefCell<Vec<Undo>>,
     /// Every message the host received, when `record_calls` is set (the default).
     pub calls: RefCell<Vec<evmc_message>>,
+    /// Whether `calls` records messages (off where the copies would distort a timing).
     pub record_calls: Cell<bool>,
+    /// The revision every frame, outer and nested, runs at.
     pub rev: Cell<Revision>,
     /// The transaction and block context; a fixed test context when `None`.
     pub tx: RefCell<Option<evmc_tx_context>>,

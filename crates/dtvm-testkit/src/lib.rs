@@ -23,12 +23,14 @@ pub type Log = (Address, Vec<u8>, Vec<Bytes32>);
 pub type Exec =
     fn(&mut ExecutionContext<'_>, Revision, &ExecutionMessage<'_>, &[u8]) -> ExecutionResult;
 
+/// The test address whose last byte is `n` (the rest zero).
 pub fn addr(n: u8) -> Address {
     let mut a = Address::default();
     a.bytes[19] = n;
     a
 }
 
+/// `n` as a big-endian 32-byte word.
 pub fn word(n: u64) -> Bytes32 {
     let mut b = Bytes32::default();
     b.bytes[24..].copy_from_slice(&n.to_be_bytes());
@@ -38,10 +40,14 @@ pub fn word(n: u64) -> Bytes32 {
 /// Which engine executes a [`MockHost`]'s frames.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Engine {
+    /// The interpreter (`dtvm_interp::execute`).
     #[default]
     Interp,
+    /// The JIT with the whole contract compiled before its first run.
     Multipass,
+    /// The JIT compiling each segment when execution first reaches it.
     Lazy,
+    /// Interpreted until the contract is hot, then the background compilers' code.
     Tiered,
 }
 

@@ -2,7 +2,9 @@
 //! input bytes, behind one trait so the fuzz target explores exactly the programs the test
 //! command generates.
 
+/// A source of random choices for the program generator.
 pub trait Entropy {
+    /// The next 64 random bits (all draws derive from this one).
     fn next_u64(&mut self) -> u64;
 
     /// Uniform-enough in `0..n` (`n > 0`); the modulo bias is irrelevant for test generation.
@@ -15,10 +17,12 @@ pub trait Entropy {
         self.below(100) < pct
     }
 
+    /// A uniform-enough element of `items` (which must not be empty).
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
 
+    /// `n` random bytes.
     fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| self.next_u64() as u8).collect()
     }
@@ -30,6 +34,7 @@ pub trait Entropy {
 pub struct SplitMix64(u64);
 
 impl SplitMix64 {
+    /// The generator for `seed`: the same seed gives the same sequence.
     pub fn new(seed: u64) -> Self {
         Self(seed)
     }
@@ -52,6 +57,7 @@ pub struct ByteSource<'a> {
 }
 
 impl<'a> ByteSource<'a> {
+    /// Entropy drawn from `data`, one byte per draw.
     pub fn new(data: &'a [u8]) -> Self {
         Self { data }
     }
