@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Mode {
+    /// The interpreter alone, no compilation.
     Interpreter = 0,
     /// Multipass JIT, compiling whole contracts before running them.
     Multipass = 1,
@@ -26,11 +27,13 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// Every mode, in `repr` order.
     pub const ALL: [Mode; 4] = [Mode::Interpreter, Mode::Multipass, Mode::Lazy, Mode::Tiered];
 
     /// The mode a VM starts in when neither the environment nor `set_option` chose one.
     pub const DEFAULT: Mode = Mode::Interpreter;
 
+    /// The mode's `mode` option value (and `DTVM_EVM_MODE` value).
     pub fn name(self) -> &'static str {
         match self {
             Mode::Interpreter => "interpreter",
@@ -71,12 +74,14 @@ pub fn parse_bool(value: &str) -> Option<bool> {
 /// Why an option was refused; maps one-to-one onto `evmc_set_option_result`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OptionError {
+    /// No option has this name.
     UnknownName,
     /// The value does not parse, or names a mode this build cannot run.
     InvalidValue(String),
 }
 
 impl OptionError {
+    /// The EVMC result code `set_option` returns for this error.
     pub fn to_evmc(&self) -> evmc_set_option_result {
         match self {
             OptionError::UnknownName => EVMC_SET_OPTION_INVALID_NAME,
@@ -85,7 +90,10 @@ impl OptionError {
     }
 }
 
+/// `mode=interpreter|multipass|lazy|tiered`: sets the VM's mode.
 pub const OPTION_MODE: &str = "mode";
+/// `enable_lazy_compile=true` selects [`Mode::Lazy`]; `false` turns lazy mode into
+/// [`Mode::Multipass`] and leaves any other mode as it is.
 pub const OPTION_LAZY: &str = "enable_lazy_compile";
 /// `trace=1|0|true|false`: an EIP-3155 trace of every call on the VM's trace sink (stderr unless
 /// a Rust host set another). Traced calls run in the interpreter whatever the mode.
@@ -96,13 +104,18 @@ pub fn is_known(name: &str) -> bool {
         || JIT_SETTINGS.iter().any(|j| j.option == name)
 }
 
+/// The environment variable read as the `mode` option when a VM is created.
 pub const ENV_MODE: &str = "DTVM_EVM_MODE";
+/// The environment variable read as `enable_lazy_compile`, after [`ENV_MODE`].
 pub const ENV_LAZY: &str = "DTVM_EVM_LAZY_COMPILE";
+/// The environment variable read as the `trace` option.
 pub const ENV_TRACE: &str = "DTVM_EVM_TRACE";
 
 /// A process-wide JIT setting: its option name, environment variable and parser.
 pub struct JitSetting {
+    /// The `set_option` name.
     pub option: &'static str,
+    /// The environment variable read when a VM is created.
     pub env: &'static str,
     parse: fn(&str) -> Option<dtvm_jit::Setting>,
 }
@@ -204,6 +217,7 @@ impl Default for Options {
 }
 
 impl Options {
+    /// Options starting in `mode`, with tracing off.
     pub fn new(mode: Mode) -> Self {
         Self {
             mode: AtomicU8::new(mode as u8),
@@ -211,6 +225,7 @@ impl Options {
         }
     }
 
+    /// The current mode; a call reads it once when it starts.
     pub fn mode(&self) -> Mode {
         // Relaxed: the mode guards no other data; a racing execute sees the old or new mode.
         Mode::from_u8(self.mode.load(Ordering::Relaxed))
