@@ -1,46 +1,46 @@
 //! A tiny EVM assembler for the synthetic benchmark contracts: opcodes, pushes and labels
 //! resolved as fixed-width PUSH2 operands (all synthetic contracts fit in 64 KiB).
 
-pub use dtvm_core::opcode::*;
-pub const DUP2: u8 = DUP1 + 1;
-pub const DUP3: u8 = DUP1 + 2;
-pub const DUP4: u8 = DUP1 + 3;
-pub const SWAP2: u8 = SWAP1 + 1;
-pub const SWAP3: u8 = SWAP1 + 2;
+pub(crate) use dtvm_core::opcode::*;
+pub(crate) const DUP2: u8 = DUP1 + 1;
+pub(crate) const DUP3: u8 = DUP1 + 2;
+pub(crate) const DUP4: u8 = DUP1 + 3;
+pub(crate) const SWAP2: u8 = SWAP1 + 1;
+pub(crate) const SWAP3: u8 = SWAP1 + 2;
 
 /// A forward or backward code position, bound once with [`Asm::bind`].
 #[derive(Clone, Copy, Debug)]
-pub struct Label(usize);
+pub(crate) struct Label(usize);
 
 #[derive(Default)]
-pub struct Asm {
+pub(crate) struct Asm {
     code: Vec<u8>,
     labels: Vec<Option<usize>>,
     fixups: Vec<(usize, Label)>,
 }
 
 impl Asm {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.code.len()
     }
 
-    pub fn op(&mut self, op: u8) -> &mut Self {
+    pub(crate) fn op(&mut self, op: u8) -> &mut Self {
         self.code.push(op);
         self
     }
 
-    pub fn ops(&mut self, ops: &[u8]) -> &mut Self {
+    pub(crate) fn ops(&mut self, ops: &[u8]) -> &mut Self {
         self.code.extend_from_slice(ops);
         self
     }
 
     /// The shortest PUSH of a big-endian value (at least PUSH1: PUSH0 is Shanghai-only and the
     /// synthetic contracts must also run at Istanbul).
-    pub fn push(&mut self, be: &[u8]) -> &mut Self {
+    pub(crate) fn push(&mut self, be: &[u8]) -> &mut Self {
         let first = be.iter().position(|&b| b != 0).unwrap_or(be.len());
         let bytes = if first == be.len() {
             &[0u8][..]
@@ -55,43 +55,43 @@ impl Asm {
 
     /// A PUSH of exactly `be.len()` bytes, so a value's cost and size do not depend on its
     /// leading zeros.
-    pub fn push_n(&mut self, be: &[u8]) -> &mut Self {
+    pub(crate) fn push_n(&mut self, be: &[u8]) -> &mut Self {
         assert!((1..=32).contains(&be.len()));
         self.code.push(PUSH1 + be.len() as u8 - 1);
         self.code.extend_from_slice(be);
         self
     }
 
-    pub fn push_u64(&mut self, v: u64) -> &mut Self {
+    pub(crate) fn push_u64(&mut self, v: u64) -> &mut Self {
         self.push(&v.to_be_bytes())
     }
 
-    pub fn label(&mut self) -> Label {
+    pub(crate) fn label(&mut self) -> Label {
         self.labels.push(None);
         Label(self.labels.len() - 1)
     }
 
     /// Binds `label` here and emits the JUMPDEST it needs.
-    pub fn bind(&mut self, label: Label) -> &mut Self {
+    pub(crate) fn bind(&mut self, label: Label) -> &mut Self {
         assert!(self.labels[label.0].is_none(), "label bound twice");
         self.labels[label.0] = Some(self.code.len());
         self.op(JUMPDEST)
     }
 
     /// PUSH2 of the label's position, patched in `finish`.
-    pub fn push_label(&mut self, label: Label) -> &mut Self {
+    pub(crate) fn push_label(&mut self, label: Label) -> &mut Self {
         self.code.push(PUSH1 + 1);
         self.fixups.push((self.code.len(), label));
         self.code.extend_from_slice(&[0, 0]);
         self
     }
 
-    pub fn jumpi(&mut self, label: Label) -> &mut Self {
+    pub(crate) fn jumpi(&mut self, label: Label) -> &mut Self {
         self.push_label(label).op(JUMPI)
     }
 
     /// Pads with `byte` up to `len` bytes of code.
-    pub fn pad_to(&mut self, len: usize, byte: u8) -> &mut Self {
+    pub(crate) fn pad_to(&mut self, len: usize, byte: u8) -> &mut Self {
         assert!(
             self.code.len() <= len,
             "code already longer than the pad target"
@@ -101,7 +101,7 @@ impl Asm {
     }
 
     /// `MSTORE(0, top); RETURN(0, 32)`.
-    pub fn return_top_word(&mut self) -> &mut Self {
+    pub(crate) fn return_top_word(&mut self) -> &mut Self {
         self.push_u64(0)
             .op(MSTORE)
             .push_u64(32)
@@ -109,7 +109,7 @@ impl Asm {
             .op(RETURN)
     }
 
-    pub fn finish(mut self) -> Vec<u8> {
+    pub(crate) fn finish(mut self) -> Vec<u8> {
         for &(at, label) in &self.fixups {
             let pos = self.labels[label.0].expect("label used but never bound");
             let pos = u16::try_from(pos).expect("label beyond 64 KiB");

@@ -5,7 +5,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub struct Account {
+pub(crate) struct Account {
     pub address: Address,
     pub balance: U256,
     pub nonce: u64,
@@ -15,7 +15,7 @@ pub struct Account {
 
 /// The block a case runs in. Base fee and gas price are always zero (see `Case::tx_gas_limit`).
 #[derive(Clone)]
-pub struct BlockSpec {
+pub(crate) struct BlockSpec {
     pub coinbase: Address,
     pub number: u64,
     pub timestamp: u64,
@@ -24,7 +24,7 @@ pub struct BlockSpec {
     pub prevrandao: B256,
 }
 
-pub struct Case {
+pub(crate) struct Case {
     /// `<group>/<file>/<label>`, as evmone-bench names it.
     pub name: String,
     /// Pre-state, shared by the cases (inputs) of one file.
@@ -42,7 +42,7 @@ pub struct Case {
 }
 
 impl Case {
-    pub fn code(&self) -> &[u8] {
+    pub(crate) fn code(&self) -> &[u8] {
         self.accounts
             .iter()
             .find(|a| a.address == self.to)
@@ -67,7 +67,7 @@ pub fn find_suite(explicit: Option<&str>) -> Result<PathBuf, String> {
 
 /// Loads every `.json` file under `dir`, files before subdirectories, each level sorted, names
 /// prefixed by the subdirectory path: the order and names evmone-bench uses.
-pub fn load_suite(dir: &Path) -> Result<Vec<Case>, String> {
+pub(crate) fn load_suite(dir: &Path) -> Result<Vec<Case>, String> {
     let mut cases = Vec::new();
     load_dir(dir, "", &mut cases)?;
     Ok(cases)
@@ -182,6 +182,7 @@ fn u64_of(v: &Value) -> Result<u64, String> {
     u64::try_from(n).map_err(|_| format!("{n} does not fit in 64 bits"))
 }
 
+/// Decodes a hex string, with or without a `0x` prefix.
 pub fn hex(s: &str) -> Result<Vec<u8>, String> {
     let s = s.strip_prefix("0x").unwrap_or(s);
     if !s.len().is_multiple_of(2) {

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Revision names accepted by `--rev`, in EVMC order.
-pub const REVISIONS: [(&str, Revision); 15] = [
+pub(crate) const REVISIONS: [(&str, Revision); 15] = [
     ("frontier", EVMC_FRONTIER),
     ("homestead", EVMC_HOMESTEAD),
     ("tangerine_whistle", EVMC_TANGERINE_WHISTLE),
@@ -77,6 +77,7 @@ pub fn revision_named(name: &str) -> Result<Revision, String> {
         .ok_or_else(|| format!("unknown revision {name}"))
 }
 
+/// The lower-case name `--rev` accepts for `rev` (`?` for one it does not know).
 pub fn revision_name(rev: Revision) -> &'static str {
     REVISIONS
         .iter()
@@ -106,6 +107,7 @@ pub fn spec_of(rev: Revision) -> Option<SpecId> {
     })
 }
 
+/// How much gas each case's call gets.
 #[derive(Clone, Copy, Debug)]
 pub enum GasChoice {
     /// The suite file's transaction gas limit (intrinsic gas included).
@@ -116,7 +118,7 @@ pub enum GasChoice {
 
 /// What both engines are given for one case: fork, gas split, and the parameters of the
 /// transaction, computed once outside any timed region.
-pub struct Setup {
+pub(crate) struct Setup {
     pub rev: Revision,
     pub spec: SpecId,
     pub intrinsic: u64,
@@ -124,7 +126,7 @@ pub struct Setup {
 }
 
 impl Setup {
-    pub fn new(case: &Case, rev: Revision, gas: GasChoice) -> Result<Self, String> {
+    pub(crate) fn new(case: &Case, rev: Revision, gas: GasChoice) -> Result<Self, String> {
         let spec = spec_of(rev)
             .ok_or_else(|| format!("revision {} has no revm equivalent", revision_name(rev)))?;
         let intrinsic =
@@ -159,7 +161,7 @@ fn capped_refund(rev: Revision, intrinsic: u64, exec_used: u64, refund: u64) -> 
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Class {
+pub(crate) enum Class {
     Success,
     Revert,
     Halt,
@@ -167,7 +169,7 @@ pub enum Class {
 
 /// What an execution produced, in terms both engines can be compared on.
 #[derive(Clone, Debug)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub class: Class,
     pub output: Vec<u8>,
     /// Execution gas spent before refunds (revm: total spent minus intrinsic).
@@ -180,7 +182,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// Why `self` and `other` differ, if they do.
-    pub fn diff(&self, other: &Outcome) -> Option<String> {
+    pub(crate) fn diff(&self, other: &Outcome) -> Option<String> {
         if self.class != other.class {
             return Some(format!("status {} vs {}", self.detail, other.detail));
         }
@@ -201,7 +203,7 @@ impl Outcome {
     }
 }
 
-pub fn short_hex(b: &[u8]) -> String {
+pub(crate) fn short_hex(b: &[u8]) -> String {
     let mut s: String = b.iter().take(40).map(|x| format!("{x:02x}")).collect();
     if b.len() > 40 {
         s.push_str(&format!("...({} bytes)", b.len()));
@@ -213,7 +215,7 @@ pub fn short_hex(b: &[u8]) -> String {
 }
 
 /// One engine prepared for one case.
-pub trait Runner {
+pub(crate) trait Runner {
     /// Restores the pre-state; never timed.
     fn reset(&mut self);
     /// One execution; the duration covers the engine call alone (results are dropped after).
@@ -225,12 +227,12 @@ pub trait Runner {
 }
 
 /// Something that can prepare a [`Runner`] for a case.
-pub trait Engine {
+pub(crate) trait Engine {
     fn runner(&self, case: &Case, setup: &Setup) -> Result<Box<dyn Runner>, String>;
 }
 
 /// revm, driven through its transaction path.
-pub struct Revm;
+pub(crate) struct Revm;
 
 impl Engine for Revm {
     fn runner(&self, case: &Case, setup: &Setup) -> Result<Box<dyn Runner>, String> {
@@ -245,14 +247,14 @@ impl Engine for DtvmEngine {
 }
 
 /// A dtvm instance in one mode.
-pub struct DtvmEngine {
+pub(crate) struct DtvmEngine {
     vm: Arc<Vm>,
     /// Tiered mode: compiles in the background once a contract is hot, so its steady state is
     /// reached by running the case until its compilation settles.
     tiered: bool,
 }
 
-pub enum ModeStatus {
+pub(crate) enum ModeStatus {
     Selected,
     /// The VM has no `mode` option: it runs its only engine, the interpreter.
     NoModeOption,
@@ -260,7 +262,7 @@ pub enum ModeStatus {
 }
 
 impl DtvmEngine {
-    pub fn new(mode: &str) -> (Self, ModeStatus) {
+    pub(crate) fn new(mode: &str) -> (Self, ModeStatus) {
         // SAFETY: `create` returns a fresh VM that only this `Vm` owns and destroys.
         let vm = unsafe { Vm::from_raw(dtvm::create()) };
         use ModeStatus::Unavailable;
@@ -279,7 +281,7 @@ impl DtvmEngine {
     }
 
     /// Sets one of the VM's options (e.g. `trace`).
-    pub fn set_option(&self, name: &str, value: &str) -> Result<(), String> {
+    pub(crate) fn set_option(&self, name: &str, value: &str) -> Result<(), String> {
         match self.vm.set_option(name, value) {
             EVMC_SET_OPTION_SUCCESS => Ok(()),
             r => Err(format!("set_option({name}, {value}) returned {r}")),
@@ -362,18 +364,18 @@ impl DtvmEngine {
 }
 
 /// An address as EVMC spells it.
-pub fn addr(a: &revm::primitives::Address) -> evmc_address {
+pub(crate) fn addr(a: &revm::primitives::Address) -> evmc_address {
     evmc_address { bytes: a.0 .0 }
 }
 
 /// A word as EVMC spells it.
-pub fn b32(v: U256) -> evmc_bytes32 {
+pub(crate) fn b32(v: U256) -> evmc_bytes32 {
     evmc_bytes32 {
         bytes: v.to_be_bytes::<32>(),
     }
 }
 
-pub struct DtvmRunner {
+pub(crate) struct DtvmRunner {
     host: MockHost,
     code: Vec<u8>,
     input: Vec<u8>,
@@ -464,14 +466,14 @@ impl Runner for DtvmRunner {
 
 type RevmEvm = MainnetEvm<MainnetContext<CacheDB<EmptyDB>>>;
 
-pub struct RevmRunner {
+pub(crate) struct RevmRunner {
     evm: RevmEvm,
     tx: TxEnv,
     intrinsic: u64,
 }
 
 impl RevmRunner {
-    pub fn new(case: &Case, setup: &Setup) -> Result<Self, String> {
+    pub(crate) fn new(case: &Case, setup: &Setup) -> Result<Self, String> {
         let mut db = CacheDB::new(EmptyDB::default());
         for a in case.accounts.iter() {
             let code = Bytes::copy_from_slice(&a.code);

@@ -51,6 +51,7 @@ pub struct Options {
     pub json: Option<String>,
     /// EVM revision, the same for every engine.
     pub rev: Revision,
+    /// Gas per call: the suite's or a fixed amount.
     pub gas: GasChoice,
     /// Time per case for the adaptive round count.
     pub time: Duration,

@@ -2,7 +2,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-pub struct Stats {
+pub(crate) struct Stats {
     /// The samples in round order, microseconds.
     pub rounds: Vec<f64>,
     pub median: f64,
@@ -14,7 +14,7 @@ pub struct Stats {
 
 impl Stats {
     /// Order statistics of the samples, in microseconds.
-    pub fn of(samples: &[Duration]) -> Stats {
+    pub(crate) fn of(samples: &[Duration]) -> Stats {
         assert!(!samples.is_empty(), "no samples");
         let rounds: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e6).collect();
         let mut us = rounds.clone();
@@ -36,7 +36,7 @@ impl Stats {
     }
 }
 
-pub struct EngineResult {
+pub(crate) struct EngineResult {
     pub steady: Stats,
     /// The first execution of the case on this engine, in microseconds.
     pub first_call: f64,
@@ -45,7 +45,7 @@ pub struct EngineResult {
     pub first_sight: bool,
 }
 
-pub struct CaseResult {
+pub(crate) struct CaseResult {
     pub name: String,
     pub code_size: usize,
     /// The JIT's counters for the contract (shared by both JIT modes), once its background
@@ -57,19 +57,19 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
-    pub fn group(&self) -> &str {
+    pub(crate) fn group(&self) -> &str {
         self.name.split('/').next().unwrap_or("")
     }
 }
 
-pub struct Column {
+pub(crate) struct Column {
     pub name: String,
     /// JIT modes get first-call and compile figures.
     pub is_jit: bool,
 }
 
 /// Microseconds with three significant digits or whole numbers.
-pub fn us(v: f64) -> String {
+pub(crate) fn us(v: f64) -> String {
     if v >= 100.0 {
         format!("{v:.0}")
     } else if v >= 10.0 {
@@ -93,7 +93,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// The median over rounds of `a[round] / b[round]`. Both engines ran in the same round, so a
 /// load change on the machine between rounds affects both sides of each ratio alike.
-pub fn paired_ratio(a: &Stats, b: &Stats) -> f64 {
+pub(crate) fn paired_ratio(a: &Stats, b: &Stats) -> f64 {
     median(a.rounds.iter().zip(&b.rounds).map(|(x, y)| x / y).collect())
 }
 
@@ -107,7 +107,7 @@ fn geomean(values: &[f64]) -> Option<f64> {
 /// The main table: median steady-state time per engine, first-call time for JIT modes, ratios
 /// to revm and to the interpreter (paired per round, time / reference: below 1 is faster), and
 /// geometric means per group.
-pub fn markdown(columns: &[Column], results: &[CaseResult]) -> String {
+pub(crate) fn markdown(columns: &[Column], results: &[CaseResult]) -> String {
     let revm = columns.iter().position(|c| c.name == "revm");
     let interp = columns.iter().position(|c| c.name == "interpreter");
     // (header, value of a case) for every numeric column after the case name.
@@ -195,7 +195,7 @@ fn compile_estimate(diff: f64) -> String {
 /// Per contract and dtvm mode, the first execution (which analyses, and compiles in the JIT
 /// modes) against the steady state; the interpreter's row is the baseline a cold JIT call is
 /// compared with.
-pub fn compile_table(columns: &[Column], results: &[CaseResult]) -> Option<String> {
+pub(crate) fn compile_table(columns: &[Column], results: &[CaseResult]) -> Option<String> {
     let mut out = String::from(
         "| first case of a contract | code bytes | mode | 1st call µs | steady µs | 1st − steady µs (≈ analysis + compile) | segments compiled | compile ms, all (µs per compiled byte) |\n|---|---:|---|---:|---:|---:|---:|---:|\n",
     );
@@ -241,7 +241,7 @@ pub fn compile_table(columns: &[Column], results: &[CaseResult]) -> Option<Strin
     any.then_some(out)
 }
 
-pub fn json(
+pub(crate) fn json(
     columns: &[Column],
     results: &[CaseResult],
     meta: serde_json::Value,
@@ -277,7 +277,7 @@ pub fn json(
 }
 
 /// Today's UTC date as YYYY-MM-DD (days-to-civil conversion; no date crate needed for this).
-pub fn utc_date() -> String {
+pub(crate) fn utc_date() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs()) as i64;

@@ -20,6 +20,7 @@ macro_rules! say {
 pub struct Options {
     /// Engines to run, in order: `interpreter`, `multipass`, `lazy`, `revm`.
     pub modes: Vec<String>,
+    /// EVM revision, the same for every engine.
     pub rev: Revision,
     /// Execution gas of the call (positive).
     pub gas: i64,

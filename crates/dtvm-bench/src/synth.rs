@@ -62,7 +62,7 @@ fn case(name: &str, code: Vec<u8>, input: Vec<u8>, expected: Vec<u8>) -> Case {
 
 /// A case for `dtvm run`: `code` called with `input` in the synthetic cases' pre-state, no
 /// expected output.
-pub fn adhoc(code: Vec<u8>, input: Vec<u8>) -> Case {
+pub(crate) fn adhoc(code: Vec<u8>, input: Vec<u8>) -> Case {
     Case {
         name: "run".into(),
         expected_output: None,
@@ -70,7 +70,7 @@ pub fn adhoc(code: Vec<u8>, input: Vec<u8>) -> Case {
     }
 }
 
-pub fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     let mut v = Vec::new();
     for op in ArithOp::ALL {
         v.push(arith(op));
@@ -376,7 +376,7 @@ fn recursion(depth: u64, reps: u64) -> Case {
 /// Not a benchmark: a small loop each engine runs once before the first case, so one-time
 /// process costs (the JIT's shared stubs and target description, background threads, lazily
 /// initialised tables) are not counted as the first call of whichever case comes first.
-pub fn warm_up() -> Case {
+pub(crate) fn warm_up() -> Case {
     let mut a = Asm::new();
     a.push_u64(3);
     let top = a.label();

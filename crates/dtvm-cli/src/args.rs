@@ -14,13 +14,13 @@ use std::time::Duration;
     about = "dtvm, an EVM: run bytecode, run state tests, run benchmarks",
     after_help = "Logs: set DTVM_LOG (e.g. DTVM_LOG=debug) to see the engines' tracing events on stderr."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run one bytecode in each chosen engine and check that they agree
     Run(RunArgs),
     /// Run Ethereum state-test fixtures (files or directories, recursively)
@@ -51,7 +51,7 @@ fn positive_gas(s: &str) -> Result<i64, String> {
 
 /// Bytes given as hex (clap would read a bare `Vec<u8>` as a list of numbers).
 #[derive(Clone)]
-pub struct HexBytes(pub Vec<u8>);
+pub(crate) struct HexBytes(pub Vec<u8>);
 
 fn hex_bytes(s: &str) -> Result<HexBytes, String> {
     dtvm_bench::hex(s.trim()).map(HexBytes)
@@ -61,7 +61,7 @@ fn hex_bytes(s: &str) -> Result<HexBytes, String> {
 #[command(
     after_help = "Exit status: 0 when every engine produced the same status, output, gas used and refund."
 )]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Engines to run, in order [default: interpreter,multipass,lazy]
     #[arg(long = "mode", visible_alias = "modes", value_name = "M,...", value_delimiter = ',', value_parser = engine)]
     pub modes: Vec<String>,
@@ -85,7 +85,7 @@ pub struct RunArgs {
 
 impl RunArgs {
     /// The options, or why CODE is not usable.
-    pub fn into_options(self) -> Result<dtvm_bench::run::Options, String> {
+    pub(crate) fn into_options(self) -> Result<dtvm_bench::run::Options, String> {
         let text = match self.code.strip_prefix('@') {
             Some(path) => std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?,
             None => self.code,
@@ -106,7 +106,7 @@ impl RunArgs {
 }
 
 #[derive(Args)]
-pub struct StatetestArgs {
+pub(crate) struct StatetestArgs {
     /// Execution mode, passed to the VM as its `mode` option [default: the VM's default]
     #[arg(long, value_name = "M")]
     pub mode: Option<String>,
@@ -142,7 +142,7 @@ fn fork(s: &str) -> Result<String, String> {
 }
 
 #[derive(Args)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// Engines to compare [default: interpreter,multipass,lazy,revm]; a dtvm mode the VM refuses is skipped
     #[arg(long = "mode", visible_alias = "modes", value_name = "M,...", value_delimiter = ',', value_parser = engine)]
     pub modes: Vec<String>,
@@ -191,7 +191,7 @@ fn bench_gas(s: &str) -> Result<GasChoice, String> {
 }
 
 impl BenchArgs {
-    pub fn into_options(self) -> dtvm_bench::Options {
+    pub(crate) fn into_options(self) -> dtvm_bench::Options {
         let mut o = dtvm_bench::Options {
             filter: self.filter,
             iters: self.iters.map(|n| n.max(1)),
@@ -214,7 +214,7 @@ impl BenchArgs {
 }
 
 #[derive(Args)]
-pub struct ManyArgs {
+pub(crate) struct ManyArgs {
     /// Modes to measure, each in its own process
     #[arg(long = "mode", visible_alias = "modes", value_name = "M,...", value_delimiter = ',',
           default_value = "interpreter,multipass,lazy,tiered", value_parser = dtvm_mode)]
@@ -244,7 +244,7 @@ fn at_least_one(s: &str) -> Result<usize, String> {
 }
 
 impl ManyArgs {
-    pub fn into_options(self) -> dtvm_bench::many::Options {
+    pub(crate) fn into_options(self) -> dtvm_bench::many::Options {
         dtvm_bench::many::Options {
             modes: self.modes,
             contracts: self.contracts,

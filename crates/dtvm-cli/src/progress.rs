@@ -20,12 +20,12 @@ fn bar(len: usize, template: &str) -> Option<ProgressBar> {
 
 /// `dtvm bench`: a bar with the case just finished; without a terminal, dtvm-bench's plain
 /// line per case.
-pub struct BenchProgress {
+pub(crate) struct BenchProgress {
     bar: std::sync::Mutex<Option<ProgressBar>>,
 }
 
 impl BenchProgress {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             bar: std::sync::Mutex::new(None),
         }
@@ -76,7 +76,7 @@ impl dtvm_bench::Progress for BenchProgress {
 
 /// `dtvm statetest`: counts finished cases from any worker thread. A bar on a terminal;
 /// otherwise a line at every tenth of the cases.
-pub struct Counter {
+pub(crate) struct Counter {
     bar: Option<ProgressBar>,
     total: usize,
     done: AtomicUsize,
@@ -84,7 +84,7 @@ pub struct Counter {
 }
 
 impl Counter {
-    pub fn new(total: usize) -> Self {
+    pub(crate) fn new(total: usize) -> Self {
         Self {
             bar: bar(
                 total,
@@ -97,7 +97,7 @@ impl Counter {
     }
 
     /// One more case finished; failures so far show in the bar's message.
-    pub fn inc(&self, failed: bool) {
+    pub(crate) fn inc(&self, failed: bool) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         match &self.bar {
             Some(pb) => {
@@ -116,7 +116,7 @@ impl Counter {
         }
     }
 
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(pb) = &self.bar {
             pb.finish_and_clear();
         }

@@ -105,7 +105,7 @@ struct Job {
     gas_limit: u64,
 }
 
-pub fn main(opts: StatetestArgs) -> i32 {
+pub(crate) fn main(opts: StatetestArgs) -> i32 {
     let jobs = match opts.jobs {
         // One case at a time keeps each case's trace lines together.
         _ if opts.trace => 1,
