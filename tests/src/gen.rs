@@ -16,6 +16,7 @@ use revm::primitives::U256;
 /// Opcode bytes: dtvm-core's list, plus the PUSH2 the assembler's labels use.
 pub mod op {
     pub use dtvm_core::opcode::*;
+    /// PUSH2, the push of a 2-byte label.
     pub const PUSH2: u8 = PUSH1 + 1;
 }
 
@@ -41,17 +42,20 @@ pub const REVISIONS: [Revision; 14] = [
 /// A tiny assembler: minimal PUSHes and forward/backward labels patched at the end.
 #[derive(Default)]
 pub struct Asm {
+    /// The bytecode so far, with label pushes not yet patched.
     pub code: Vec<u8>,
     labels: Vec<Option<usize>>,
     fixups: Vec<(usize, usize)>,
 }
 
 impl Asm {
+    /// Appends the opcode byte `op`.
     pub fn op(&mut self, op: u8) -> &mut Self {
         self.code.push(op);
         self
     }
 
+    /// Appends the shortest PUSH of `v` (PUSH1 for zero).
     pub fn push(&mut self, v: U256) -> &mut Self {
         let bytes = v.to_be_bytes::<32>();
         let skip = bytes.iter().take_while(|&&b| b == 0).count().min(31);
@@ -61,10 +65,13 @@ impl Asm {
         self
     }
 
+    /// [`push`](Self::push) of a `u64`.
     pub fn push_u64(&mut self, v: u64) -> &mut Self {
         self.push(U256::from(v))
     }
 
+    /// A new label, to be placed later with [`place`](Self::place) or
+    /// [`jumpdest`](Self::jumpdest).
     pub fn label(&mut self) -> usize {
         self.labels.push(None);
         self.labels.len() - 1
@@ -81,6 +88,7 @@ impl Asm {
         self.op(op::JUMPDEST);
     }
 
+    /// Appends a PUSH2 of `label`'s position, patched by [`finish`](Self::finish).
     pub fn push_label(&mut self, label: usize) -> &mut Self {
         self.code.push(op::PUSH2);
         self.fixups.push((self.code.len(), label));
@@ -88,6 +96,7 @@ impl Asm {
         self
     }
 
+    /// The bytecode with every label push patched; panics if a pushed label was never placed.
     pub fn finish(mut self) -> Vec<u8> {
         for (at, label) in self.fixups {
             let target = self.labels[label].expect("label placed") as u16;

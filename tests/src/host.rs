@@ -36,6 +36,7 @@ struct State {
     created: BTreeSet<Address>,
 }
 
+/// The transaction host: runs a [`Tx`] on a pre-state with `vm` and reports its [`Outcome`].
 pub struct TestHost<'vm> {
     vm: &'vm Vm,
     rev: Revision,
@@ -47,6 +48,7 @@ pub struct TestHost<'vm> {
     /// Messages the host received (calls and creates), for tests that want to know the depth
     /// or volume a program reached.
     pub calls: Cell<u64>,
+    /// The deepest message depth the host received.
     pub max_depth: Cell<i32>,
     /// Native stack addresses at the transaction's start and the deepest host callback: each
     /// EVM call level is a native recursion (host -> VM -> host), so this is what a depth-1024
@@ -58,6 +60,7 @@ pub struct TestHost<'vm> {
 }
 
 impl<'vm> TestHost<'vm> {
+    /// A host for one transaction at `rev` on the state `pre`, running frames in `vm`.
     pub fn new(vm: &'vm Vm, rev: Revision, pre: &World) -> Self {
         Self {
             vm,

@@ -6,10 +6,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Arc;
 
+/// An account of the world state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
+    /// Balance in wei.
     pub balance: U256,
+    /// The account's nonce.
     pub nonce: u64,
+    /// Runtime code; empty for an externally owned account.
     pub code: Arc<[u8]>,
     /// Zero values are never stored: an absent key reads as zero.
     pub storage: BTreeMap<Bytes32, Bytes32>,
@@ -27,6 +31,7 @@ impl Default for Account {
 }
 
 impl Account {
+    /// A contract account: `code`, `balance` and nonce 1 (EIP-161), no storage.
     pub fn contract(code: Vec<u8>, balance: U256) -> Self {
         Self {
             balance,
@@ -42,6 +47,7 @@ impl Account {
     }
 }
 
+/// The accounts of a state, by address (absent accounts do not exist).
 pub type World = BTreeMap<Address, Account>;
 
 /// The state as both engines must agree on it: EIP-161 empty accounts are dropped (revm deletes
@@ -58,6 +64,7 @@ pub fn normalize(world: &World) -> World {
         .collect()
 }
 
+/// The address whose last four bytes are `n` big-endian (the rest zero).
 pub const fn address(n: u32) -> Address {
     let b = n.to_be_bytes();
     let mut bytes = [0u8; 20];
@@ -68,12 +75,14 @@ pub const fn address(n: u32) -> Address {
     Address { bytes }
 }
 
+/// `v` as a big-endian EVMC word.
 pub fn word(v: U256) -> Bytes32 {
     Bytes32 {
         bytes: v.to_be_bytes(),
     }
 }
 
+/// The big-endian EVMC word `w` as a number.
 pub fn u256(w: &Bytes32) -> U256 {
     U256::from_be_bytes(w.bytes)
 }
@@ -82,6 +91,7 @@ pub fn u256(w: &Bytes32) -> U256 {
 pub const SENDER: Address = address(0x5e_4de7);
 /// An externally owned account with a balance that programs can send value to or inspect.
 pub const EOA: Address = address(0xe0a);
+/// The block's beneficiary, what COINBASE returns (warm from Shanghai, EIP-3651).
 pub const COINBASE: Address = address(0xc0ffee);
 /// From Prague, an externally owned account whose code is an EIP-7702 delegation designator.
 pub const DELEGATED: Address = address(0x7702);
@@ -95,31 +105,45 @@ pub const CONTRACTS: [Address; 4] = [
 
 /// The block every scenario runs in; both engines are configured from these.
 pub mod block {
+    /// NUMBER.
     pub const NUMBER: u64 = 1000;
+    /// TIMESTAMP, in seconds.
     pub const TIMESTAMP: u64 = 1_700_000_000;
+    /// GASLIMIT.
     pub const GAS_LIMIT: u64 = 30_000_000;
+    /// PREVRANDAO, from Paris.
     pub const PREVRANDAO: [u8; 32] = [0x42; 32];
     /// Before Paris the PREVRANDAO opcode was DIFFICULTY.
     pub const DIFFICULTY: u64 = 0x2_0000;
+    /// CHAINID (mainnet's).
     pub const CHAIN_ID: u64 = 1;
     /// At zero excess blob gas (EIP-4844 pricing).
     pub const BLOB_BASE_FEE: u64 = 1;
 }
 
+/// A call transaction (no value, no creation).
 pub struct Tx {
+    /// The externally owned account sending it.
     pub sender: Address,
+    /// The account called.
     pub to: Address,
+    /// Calldata.
     pub input: Vec<u8>,
     /// Gas given to the top-level message: the transaction's gas limit minus intrinsic gas.
     pub exec_gas: i64,
 }
 
+/// One differential test case: a transaction on a pre-state at a revision.
 pub struct Scenario {
+    /// The revision both engines run at.
     pub rev: Revision,
+    /// The state before the transaction.
     pub pre: World,
+    /// The transaction.
     pub tx: Tx,
 }
 
+/// The fork's name for `rev` (`?` past the known ones).
 pub fn revision_name(rev: Revision) -> &'static str {
     const NAMES: [&str; 15] = [
         "Frontier",
@@ -145,6 +169,7 @@ pub fn revision_name(rev: Revision) -> &'static str {
         .unwrap_or("?")
 }
 
+/// `bytes` as lower-case hex, without `0x`.
 pub fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -153,6 +178,7 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// Decodes hex (whitespace ignored, no `0x`); panics on anything else.
 pub fn unhex(s: &str) -> Vec<u8> {
     let s: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
     s.chunks(2)
@@ -191,9 +217,12 @@ impl Scenario {
     }
 }
 
+/// How a transaction ended, at the level of detail all engines agree on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Class {
+    /// Completed: state changes kept.
     Success,
+    /// REVERT: state reverted, unused gas returned.
     Revert,
     /// Any exceptional halt. Engines name failures differently (revm's `OutOfGas(Memory)` is
     /// EVMC's `OUT_OF_GAS`, its `OpcodeNotFound` EVMC's `UNDEFINED_INSTRUCTION`...); what the
@@ -202,6 +231,7 @@ pub enum Class {
 }
 
 impl Class {
+    /// The class of an EVMC status code.
     pub fn of(status: evmc_status_code) -> Class {
         match status {
             EVMC_SUCCESS => Class::Success,
@@ -217,6 +247,7 @@ pub type Log = (Address, Vec<u8>, Vec<Bytes32>);
 /// A transaction's effect, in the terms both engines define the same way.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
+    /// How the transaction ended.
     pub class: Class,
     /// Engine-specific status name: shown in reports, not compared across engines.
     pub status: String,
@@ -225,6 +256,7 @@ pub struct Outcome {
     /// Refund granted to the transaction (after the EIP-3529 or pre-London cap); 0 unless
     /// successful.
     pub refund: u64,
+    /// The top-level call's output (return or revert data).
     pub output: Vec<u8>,
     /// Logs of a successful transaction (none otherwise).
     pub logs: Vec<Log>,
