@@ -1,0 +1,311 @@
+//! dtvm's EIP-3155 trace against revm's `TracerEip3155` (the oracle) on a deterministic sample
+//! of the shared state-test fixtures (`../shared/fixtures/state_tests`): every sampled case runs
+//! through dtvm-state's runner (`run_case_detailed`, the path of `dtvm statetest --trace`) on a
+//! VM tracing into a buffer, and through revm's full transaction path with the same pre-state,
+//! block and transaction (`reference::trace_state_tx`). The traces are compared line by line,
+//! field by field, nested frames included, with the one comparator of `dtvm_tests::eip3155`
+//! and its documented normalizations.
+//!
+//! The sample: the families in [`SAMPLE`] (arithmetic, memory, logs, calls, creates, storage,
+//! refunds, reverts, return data, static calls, per-fork transaction types; few precompiles),
+//! [`FILES_PER_DIR`] files spread evenly over each family's sorted files and
+//! [`CASES_PER_TEST`] cases spread evenly over each test's `post` entries. Cases are skipped,
+//! and counted by reason, only when revm cannot run them identically: a revision without a revm
+//! fork (Constantinople: revm has no EIP-1283 net SSTORE metering), a fork name dtvm-state does
+//! not know, a test on dtvm-state's skip list, or a pre-state where a CREATE could collide
+//! through storage alone ([`STORAGE_COLLISION`]). A transaction both engines reject has no trace
+//! and is counted apart; one that only one engine rejects is a failure.
+use dtvm_scenarios::artifacts::find_beside_project;
+use dtvm_state::statetest::{load_file, run_case_detailed, skip_reason, Outcome};
+use dtvm_state::transaction::validate;
+use dtvm_state::{revision_name, Revision};
+use dtvm_tests::eip3155::{compare, Buffer};
+use dtvm_tests::reference::{spec_of, trace_state_tx, TraceError};
+use dtvm_tests::{modes, on_evm_stack};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// (fixture set, family directory) pairs; each spans one area of the EVM.
+const SAMPLE: &[(&str, &str)] = &[
+    (
+        "ethereum-tests-GeneralStateTests",
+        "VMTests/vmArithmeticTest",
+    ),
+    (
+        "ethereum-tests-GeneralStateTests",
+        "VMTests/vmBitwiseLogicOperation",
+    ),
+    (
+        "ethereum-tests-GeneralStateTests",
+        "VMTests/vmIOandFlowOperations",
+    ),
+    ("ethereum-tests-GeneralStateTests", "VMTests/vmLogTest"),
+    ("ethereum-tests-GeneralStateTests", "VMTests/vmTests"),
+    ("ethereum-tests-GeneralStateTests", "stShift"),
+    ("ethereum-tests-GeneralStateTests", "stMemoryTest"),
+    ("ethereum-tests-GeneralStateTests", "stLogTests"),
+    ("ethereum-tests-GeneralStateTests", "stStackTests"),
+    ("ethereum-tests-GeneralStateTests", "stBadOpcode"),
+    ("ethereum-tests-GeneralStateTests", "stCodeCopyTest"),
+    ("ethereum-tests-GeneralStateTests", "stCallCodes"),
+    (
+        "ethereum-tests-GeneralStateTests",
+        "stCallCreateCallCodeTest",
+    ),
+    (
+        "ethereum-tests-GeneralStateTests",
+        "stDelegatecallTestHomestead",
+    ),
+    ("ethereum-tests-GeneralStateTests", "stStaticCall"),
+    ("ethereum-tests-GeneralStateTests", "stNonZeroCallsTest"),
+    (
+        "ethereum-tests-GeneralStateTests",
+        "stMemExpandingEIP150Calls",
+    ),
+    ("ethereum-tests-GeneralStateTests", "stCreateTest"),
+    ("ethereum-tests-GeneralStateTests", "stCreate2"),
+    ("ethereum-tests-GeneralStateTests", "stInitCodeTest"),
+    ("ethereum-tests-GeneralStateTests", "stSStoreTest"),
+    ("ethereum-tests-GeneralStateTests", "stSLoadTest"),
+    ("ethereum-tests-GeneralStateTests", "stRefundTest"),
+    ("ethereum-tests-GeneralStateTests", "stRevertTest"),
+    ("ethereum-tests-GeneralStateTests", "stReturnDataTest"),
+    ("ethereum-tests-GeneralStateTests", "stSystemOperationsTest"),
+    ("ethereum-tests-GeneralStateTests", "stExtCodeHash"),
+    ("ethereum-tests-GeneralStateTests", "stSelfBalance"),
+    ("ethereum-tests-GeneralStateTests", "stChainId"),
+    ("ethereum-tests-GeneralStateTests", "stEIP150Specific"),
+    ("ethereum-tests-GeneralStateTests", "stEIP1559"),
+    ("ethereum-tests-GeneralStateTests", "stEIP2930"),
+    ("ethereum-tests-GeneralStateTests", "stSolidityTest"),
+    ("ethereum-tests-GeneralStateTests", "stZeroCallsRevert"),
+    (
+        "ethereum-tests-GeneralStateTests",
+        "Shanghai/stEIP3855-push0",
+    ),
+    (
+        "ethereum-tests-GeneralStateTests",
+        "Shanghai/stEIP3860-limitmeterinitcode",
+    ),
+    (
+        "ethereum-tests-GeneralStateTests",
+        "Cancun/stEIP1153-transientStorage",
+    ),
+    ("ethereum-tests-GeneralStateTests", "Cancun/stEIP5656-MCOPY"),
+    (
+        "ethereum-tests-GeneralStateTests",
+        "Cancun/stEIP4844-blobtransactions",
+    ),
+    (
+        "legacytests-Constantinople-GeneralStateTests",
+        "stSStoreTest",
+    ),
+    (
+        "legacytests-Constantinople-GeneralStateTests",
+        "stCallCodes",
+    ),
+    (
+        "legacytests-Constantinople-GeneralStateTests",
+        "stMemoryTest",
+    ),
+    (
+        "legacytests-Constantinople-GeneralStateTests",
+        "stCreateTest",
+    ),
+    (
+        "legacytests-Constantinople-GeneralStateTests",
+        "stRevertTest",
+    ),
+    (
+        "legacytests-Constantinople-GeneralStateTests",
+        "stRefundTest",
+    ),
+    (
+        "legacytests-Constantinople-GeneralStateTests",
+        "stHomesteadSpecific",
+    ),
+    (
+        "legacytests-Constantinople-GeneralStateTests",
+        "stChangedEIP150",
+    ),
+    (
+        "legacytests-Constantinople-GeneralStateTests",
+        "stEIP158Specific",
+    ),
+    ("eest-fusaka-devnet-5", "osaka/eip7939_count_leading_zeros"),
+    (
+        "eest-fusaka-devnet-5",
+        "osaka/eip7825_transaction_gas_limit_cap",
+    ),
+];
+/// Why cases whose pre-state has storage at an address without code or nonce are skipped: a
+/// CREATE to such an address collides by EIP-7610 (dtvm-state, the fixtures), while revm checks
+/// only code and nonce and creates the contract.
+const STORAGE_COLLISION: &str =
+    "storage at a code-less, nonce-0 address: an EIP-7610 collision target, which revm does not check";
+/// Files per family, spread evenly over its sorted file list.
+const FILES_PER_DIR: usize = 3;
+/// Cases per test, spread evenly over its `post` entries.
+const CASES_PER_TEST: usize = 2;
+
+fn state_tests_root() -> PathBuf {
+    find_beside_project(Path::new("shared/fixtures/state_tests")).unwrap_or_else(|| {
+        panic!(
+            "cannot find ../shared/fixtures/state_tests beside the project root: the fixture \
+             half of the trace comparison needs the shared state-test fixtures (see \
+             ../shared/fixtures/README.md)"
+        )
+    })
+}
+
+fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let mut paths: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            json_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "json") {
+            out.push(p);
+        }
+    }
+}
+
+/// `k` indexes spread evenly over `0..n` (all of them when `n <= k`).
+fn spread(n: usize, k: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..k.min(n)).map(|i| i * n / k.min(n)).collect();
+    v.dedup();
+    v
+}
+
+#[derive(Default)]
+struct Counts {
+    compared: usize,
+    lines: usize,
+    /// Transactions both engines reject: no trace to compare.
+    invalid: usize,
+    skipped: BTreeMap<String, usize>,
+    failures: Vec<String>,
+}
+
+#[test]
+fn dtvm_trace_equals_revm_tracer_on_fixtures() {
+    on_evm_stack(run)
+}
+
+fn run() {
+    let root = state_tests_root();
+    let vm = modes::vm("interpreter").unwrap();
+    let sink = Buffer::default();
+    // SAFETY: a live VM.
+    assert!(unsafe { dtvm::set_trace_sink(vm.raw(), Arc::new(Mutex::new(sink.clone()))) });
+    let mut counts = Counts::default();
+    for (set, dir) in SAMPLE {
+        let mut files = Vec::new();
+        json_files(&root.join(set).join(dir), &mut files);
+        assert!(!files.is_empty(), "{set}/{dir} has no fixtures");
+        for fi in spread(files.len(), FILES_PER_DIR) {
+            let file = &files[fi];
+            let tests = load_file(file).unwrap_or_else(|e| panic!("{e}"));
+            for test in &tests {
+                for ci in spread(test.cases.len(), CASES_PER_TEST) {
+                    let case = &test.cases[ci];
+                    let name = format!("{} [{}]", test.name, case.label());
+                    run_case(test, case, &name, &vm, &sink, &mut counts);
+                }
+            }
+        }
+    }
+    eprintln!(
+        "{} cases compared ({} trace lines), {} invalid on both engines, skipped: {:?}",
+        counts.compared, counts.lines, counts.invalid, counts.skipped
+    );
+    assert!(counts.compared > 0, "no fixture case was compared");
+    assert!(
+        counts.failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        counts.failures.len(),
+        counts.compared + counts.failures.len(),
+        counts.failures[..counts.failures.len().min(5)].join("\n")
+    );
+}
+
+fn skip(counts: &mut Counts, why: String) {
+    *counts.skipped.entry(why).or_default() += 1;
+}
+
+fn run_case(
+    test: &dtvm_state::statetest::StateTest,
+    case: &dtvm_state::statetest::Case,
+    name: &str,
+    vm: &evmc_vm::Vm,
+    sink: &Buffer,
+    counts: &mut Counts,
+) {
+    let Some(rev): Option<Revision> = case.rev else {
+        return skip(counts, format!("fork unknown to dtvm-state: {}", case.fork));
+    };
+    if spec_of(rev).is_none() {
+        return skip(counts, format!("no revm fork for {}", revision_name(rev)));
+    }
+    if let Some(reason) = skip_reason(&test.name) {
+        return skip(counts, format!("dtvm-state skip list: {reason}"));
+    }
+    if test
+        .pre
+        .accounts
+        .values()
+        .any(|a| a.nonce == 0 && a.code.is_empty() && !a.storage.is_empty())
+    {
+        return skip(counts, STORAGE_COLLISION.into());
+    }
+    let tx = test
+        .transaction(case)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let block = test.block_for(&case.fork, rev);
+    let dtvm_gas = tx.as_ref().map(|tx| validate(&test.pre, &block, tx, rev));
+
+    let run = run_case_detailed(test, case, vm);
+    let d = sink.lines();
+    if run.outcome != Outcome::Pass {
+        counts
+            .failures
+            .push(format!("{name}: dtvm-state's run: {:?}", run.outcome));
+        return;
+    }
+    let oracle = Buffer::default();
+    let revm = match &tx {
+        Some(tx) => trace_state_tx(&test.pre, &block, tx, rev, Box::new(oracle.clone())),
+        None => Err(TraceError::Rejected("value above 2^256".into())),
+    };
+    let r = oracle.lines();
+    let intrinsic = match (&dtvm_gas, revm) {
+        (Some(Ok(gas)), Ok(())) => gas.intrinsic as u64,
+        (None | Some(Err(_)), Err(TraceError::Rejected(_))) => {
+            counts.invalid += 1;
+            return;
+        }
+        (_, Err(TraceError::NoFork)) => unreachable!("spec_of checked above"),
+        (Some(Ok(_)), Err(TraceError::Rejected(e))) => {
+            counts
+                .failures
+                .push(format!("{name}: valid for dtvm, revm: {e}"));
+            return;
+        }
+        (None | Some(Err(_)), Ok(())) => {
+            counts.failures.push(format!(
+                "{name}: invalid for dtvm ({dtvm_gas:?}), valid for revm"
+            ));
+            return;
+        }
+    };
+    counts.lines += d.len();
+    if d.len() > 20_000 {
+        eprintln!("HEAVY {} {name}", d.len());
+    }
+    match compare(&d, &r, intrinsic) {
+        Ok(()) => counts.compared += 1,
+        Err(msg) => counts.failures.push(format!("{name} ({}): {msg}", rev)),
+    }
+}
