@@ -227,6 +227,12 @@ pub fn trace_state_tx(
         .map_err(|_| TraceError::Rejected("chain id above 2^64".into()))?;
     let mut cfg = CfgEnv::new_with_spec(spec);
     cfg.chain_id = chain_id;
+    // The block's blob limit, and from Osaka also the per-transaction one (EIP-7594).
+    let mut max_blobs = block.blob_schedule(rev).max;
+    if rev >= EVMC_OSAKA {
+        max_blobs = max_blobs.min(dtvm_state::transaction::MAX_BLOBS_PER_TX as u64);
+    }
+    cfg.set_max_blobs_per_tx(max_blobs);
     let tx = tx_env(tx, chain_id).map_err(TraceError::Rejected)?;
     let mut evm = Context::mainnet()
         .with_db(database(pre, rev).map_err(TraceError::Rejected)?)

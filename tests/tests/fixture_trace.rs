@@ -20,7 +20,7 @@ use dtvm_scenarios::artifacts::find_beside_project;
 use dtvm_state::statetest::{load_file, run_case_detailed, skip_reason, Case, Outcome, StateTest};
 use dtvm_state::transaction::validate;
 use dtvm_state::{revision_name, Revision};
-use dtvm_tests::eip3155::{compare, num, Buffer};
+use dtvm_tests::eip3155::{compare, num, Buffer, TxInfo};
 use dtvm_tests::reference::{spec_of, trace_state_tx, TraceError};
 use dtvm_tests::{modes, on_evm_stack};
 use std::collections::BTreeMap;
@@ -319,7 +319,8 @@ fn run_case(
     };
     counts.lines += d.len();
     counts.nested += d.iter().filter(|l| num(&l["depth"]) > Some(1)).count();
-    match compare(&d, &r, intrinsic) {
+    let create = tx.as_ref().is_some_and(|tx| tx.to.is_none());
+    match compare(&d, &r, TxInfo { intrinsic, create }) {
         Ok(()) => counts.compared += 1,
         Err(msg) => counts.failures.push(format!("{name} ({}): {msg}", rev)),
     }

@@ -1,7 +1,7 @@
 //! dtvm's EIP-3155 trace against revm's `TracerEip3155` (the oracle) on the generated programs:
 //! line by line, field by field, with the normalizations of `dtvm_tests::eip3155` (the one
 //! comparator, shared with the fixture test `fixture_trace.rs`).
-use dtvm_tests::eip3155::{compare as compare_traces, Buffer};
+use dtvm_tests::eip3155::{compare as compare_traces, Buffer, TxInfo};
 use dtvm_tests::host::TestHost;
 use dtvm_tests::rng::SplitMix64;
 use dtvm_tests::{gen, modes, on_evm_stack, reference};
@@ -34,7 +34,11 @@ fn compare() {
         compared += 1;
         lines += d.len();
         let intrinsic = reference::intrinsic_gas(sc.rev, &sc.tx.input);
-        if let Err(msg) = compare_traces(&d, &r, intrinsic) {
+        let tx = TxInfo {
+            intrinsic,
+            create: false,
+        };
+        if let Err(msg) = compare_traces(&d, &r, tx) {
             failures.push(format!("seed {seed:#x}: {msg}\n{}", sc.reproducer()));
         }
     }
