@@ -8,10 +8,12 @@
 //! * [`host`]: an in-memory EVMC host that runs whole transactions through the C ABI, nested
 //!   calls included (it re-enters the VM for them).
 //! * [`reference`]: the same transaction on revm, through its full transaction path.
+//! * [`eip3155`]: the comparator of dtvm's EIP-3155 traces with revm's `TracerEip3155`.
 //! * [`gen`]: random programs with valid control flow, loops, nested calls and creates.
 //!
 //! [`Outcome`]: world::Outcome
 
+pub mod eip3155;
 pub mod fuzz;
 pub mod gen;
 pub mod host;

@@ -208,3 +208,47 @@ pub fn run(sc: &Scenario) -> Result<Outcome, String> {
         state: normalize(&post),
     })
 }
+
+/// Runs a state-test transaction on revm with its EIP-3155 tracer writing to `out`: `tx` on
+/// `pre` in `block` at revision `rev`, built by the scenarios' conversions of dtvm-state's
+/// types. `Err` when `rev` has no revm fork or revm rejects the transaction.
+pub fn trace_state_tx(
+    pre: &dtvm_state::state::WorldState,
+    block: &dtvm_state::transaction::BlockEnv,
+    tx: &dtvm_state::transaction::Transaction,
+    rev: Revision,
+    out: Box<dyn std::io::Write>,
+) -> Result<(), TraceError> {
+    use dtvm_scenarios::reference::{block_env, database, tx_env};
+    use revm::inspector::inspectors::TracerEip3155;
+    use revm::InspectEvm;
+    let spec = spec_of(rev).ok_or(TraceError::NoFork)?;
+    let chain_id = u64::try_from(block.chain_id)
+        .map_err(|_| TraceError::Rejected("chain id above 2^64".into()))?;
+    let mut cfg = CfgEnv::new_with_spec(spec);
+    cfg.chain_id = chain_id;
+    // The block's blob limit, and from Osaka also the per-transaction one (EIP-7594).
+    let mut max_blobs = block.blob_schedule(rev).max;
+    if rev >= EVMC_OSAKA {
+        max_blobs = max_blobs.min(dtvm_state::transaction::MAX_BLOBS_PER_TX as u64);
+    }
+    cfg.set_max_blobs_per_tx(max_blobs);
+    let tx = tx_env(tx, chain_id).map_err(TraceError::Rejected)?;
+    let mut evm = Context::mainnet()
+        .with_db(database(pre, rev).map_err(TraceError::Rejected)?)
+        .with_cfg(cfg)
+        .with_block(block_env(block, rev))
+        .build_mainnet_with_inspector(TracerEip3155::new(out));
+    evm.inspect_tx(tx)
+        .map_err(|e| TraceError::Rejected(format!("revm rejected the transaction: {e}")))?;
+    Ok(())
+}
+
+/// Why [`trace_state_tx`] produced no trace.
+#[derive(Debug)]
+pub enum TraceError {
+    /// The revision has no revm fork (`spec_of`).
+    NoFork,
+    /// revm refused the transaction (or it cannot be expressed as revm's).
+    Rejected(String),
+}

@@ -6,15 +6,19 @@
 //! database and revm's bytecode analysis stay warm between runs, as dtvm's code caches do.
 use crate::{Observed, Status, TxRunner};
 use alloy_primitives::{Bytes, B256, U256};
+use dtvm_state::host::delegate_of;
 use dtvm_state::state::{AccountData, WorldState, EMPTY_CODE_HASH};
-use dtvm_state::transaction::Transaction;
+use dtvm_state::transaction::{BlockEnv, Transaction, TxType};
 use dtvm_state::trie::Log;
+use evmc_vm::{sys, Revision};
 use revm::context::result::{ExecutionResult, Output};
-use revm::context::{BlockEnv, CfgEnv, TxEnv};
+use revm::context::transaction::{
+    AccessList, AccessListItem, Authorization, RecoveredAuthority, RecoveredAuthorization,
+};
+use revm::context::{BlockEnv as RevmBlockEnv, CfgEnv, TxEnv};
 use revm::context_interface::block::BlobExcessGasAndPrice;
 use revm::database::{CacheDB, EmptyDB};
 use revm::handler::{MainnetContext, MainnetEvm};
-use revm::primitives::eip4844::BLOB_BASE_FEE_UPDATE_FRACTION_CANCUN;
 use revm::primitives::hardfork::SpecId;
 use revm::primitives::TxKind;
 use revm::state::{AccountInfo, Bytecode, EvmState};
@@ -26,15 +30,18 @@ pub const SPEC: SpecId = SpecId::CANCUN;
 
 type RevmEvm = MainnetEvm<MainnetContext<CacheDB<EmptyDB>>>;
 
-fn database(pre: &WorldState) -> Result<CacheDB<EmptyDB>, String> {
+/// `pre` as revm's in-memory database at revision `rev`: code that is an EIP-7702 designator is
+/// one only from Prague; before, and for any other bytes, it is legacy code.
+pub fn database(pre: &WorldState, rev: Revision) -> Result<CacheDB<EmptyDB>, String> {
     let mut db = CacheDB::new(EmptyDB::default());
     for (addr, a) in &pre.accounts {
-        let info = AccountInfo::new(
-            a.balance,
-            a.nonce,
-            a.code_hash,
-            Bytecode::new_raw(a.code.clone()),
-        );
+        let designator = rev >= sys::EVMC_PRAGUE && delegate_of(&a.code).is_some();
+        let code = if designator {
+            Bytecode::new_raw(a.code.clone())
+        } else {
+            Bytecode::new_legacy(a.code.clone())
+        };
+        let info = AccountInfo::new(a.balance, a.nonce, a.code_hash, code);
         db.insert_account_info(*addr, info);
         for (k, v) in &a.storage {
             db.insert_account_storage(*addr, U256::from_be_bytes(k.0), U256::from_be_bytes(v.0))
@@ -44,34 +51,70 @@ fn database(pre: &WorldState) -> Result<CacheDB<EmptyDB>, String> {
     Ok(db)
 }
 
-fn block_env() -> BlockEnv {
-    let b = crate::block();
-    BlockEnv {
+/// dtvm-state's block as revm's at revision `rev`: `prev_randao` is also the difficulty (it
+/// holds the difficulty before Paris), and the blob base fee follows the block's blob schedule.
+pub fn block_env(b: &BlockEnv, rev: Revision) -> RevmBlockEnv {
+    RevmBlockEnv {
         number: U256::from(b.number),
         beneficiary: b.coinbase,
         timestamp: U256::from(b.timestamp),
         gas_limit: b.gas_limit as u64,
-        basefee: u64::try_from(b.base_fee).expect("small base fee"),
-        difficulty: U256::ZERO,
+        basefee: u64::try_from(b.base_fee).unwrap_or(u64::MAX),
+        difficulty: U256::from_be_bytes(b.prev_randao.0),
         prevrandao: Some(b.prev_randao),
         blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new(
             b.excess_blob_gas,
-            BLOB_BASE_FEE_UPDATE_FRACTION_CANCUN,
+            b.blob_schedule(rev).base_fee_update_fraction,
         )),
         slot_num: 0,
     }
 }
 
-fn tx_env(tx: &Transaction) -> Result<TxEnv, String> {
+/// dtvm-state's transaction as revm's, of the same EIP-2718 type, on chain `chain_id`.
+/// Authorizations carry the authority dtvm-state recovered (`None`: an invalid signature), so
+/// revm needs no signature recovery of its own.
+pub fn tx_env(tx: &Transaction, chain_id: u64) -> Result<TxEnv, String> {
+    let fee = |v: U256, what: &str| u128::try_from(v).map_err(|_| format!("{what} above u128"));
+    let access_list = tx
+        .access_list
+        .iter()
+        .map(|(address, keys)| AccessListItem {
+            address: *address,
+            storage_keys: keys.clone(),
+        })
+        .collect::<Vec<_>>();
+    let authorizations = tx
+        .authorizations
+        .iter()
+        .map(|(a, authority)| {
+            let inner = Authorization {
+                chain_id: a.chain_id,
+                address: a.address,
+                nonce: a.nonce,
+            };
+            let authority =
+                authority.map_or(RecoveredAuthority::Invalid, RecoveredAuthority::Valid);
+            RecoveredAuthorization::new_unchecked(inner, authority)
+        })
+        .collect();
     TxEnv::builder()
+        .tx_type(Some(tx.tx_type as u8))
         .caller(tx.sender)
         .gas_limit(tx.gas_limit)
-        .gas_price(u128::try_from(tx.max_fee_per_gas).map_err(|_| "gas price above u128")?)
+        .gas_price(fee(tx.max_fee_per_gas, "gas price")?)
+        .gas_priority_fee(match tx.tx_type {
+            TxType::Legacy | TxType::AccessList => None,
+            _ => Some(fee(tx.max_priority_fee_per_gas, "priority fee")?),
+        })
         .kind(tx.to.map_or(TxKind::Create, TxKind::Call))
         .data(tx.data.clone())
         .value(tx.value)
         .nonce(tx.nonce)
-        .chain_id(Some(1))
+        .chain_id(Some(chain_id))
+        .access_list(AccessList(access_list))
+        .blob_hashes(tx.blob_hashes.clone())
+        .max_fee_per_blob_gas(fee(tx.max_fee_per_blob_gas, "blob fee")?)
+        .authorization_list_recovered(authorizations)
         .build()
         .map_err(|e| format!("revm transaction: {e:?}"))
 }
@@ -141,13 +184,13 @@ impl RevmTx {
         let mut cfg = CfgEnv::new_with_spec(SPEC);
         cfg.chain_id = 1;
         let evm = Context::mainnet()
-            .with_db(database(pre)?)
+            .with_db(database(pre, crate::REV)?)
             .with_cfg(cfg)
-            .with_block(block_env())
+            .with_block(block_env(&crate::block(), crate::REV))
             .build_mainnet();
         Ok(Self {
             evm,
-            tx: tx_env(tx)?,
+            tx: tx_env(tx, 1)?,
             pre: pre.clone(),
         })
     }
