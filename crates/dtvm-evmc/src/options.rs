@@ -126,7 +126,7 @@ fn number<T: std::str::FromStr>(value: &str) -> Option<T> {
 
 /// The JIT's settings (see README's options table). `DTVM_EVM_LAZY_BG_THREADS` is also read by
 /// the JIT itself when no VM set it.
-pub const JIT_SETTINGS: [JitSetting; 7] = {
+pub const JIT_SETTINGS: [JitSetting; 8] = {
     use dtvm_jit::Setting::*;
     [
         JitSetting {
@@ -147,6 +147,11 @@ pub const JIT_SETTINGS: [JitSetting; 7] = {
             option: "tiered_hot_gas",
             env: "DTVM_EVM_TIERED_HOT_GAS",
             parse: |v| number(v).map(HotGas),
+        },
+        JitSetting {
+            option: "tiered_hot_gas_per_byte",
+            env: "DTVM_EVM_TIERED_HOT_GAS_PER_BYTE",
+            parse: |v| number(v).map(HotGasPerCodeByte),
         },
         JitSetting {
             option: "jit_max_pending",

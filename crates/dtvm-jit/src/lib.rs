@@ -53,8 +53,9 @@ use dtvm_core::Revision;
 pub use background::set_background_threads;
 pub use code_cache::{cached_contracts, live_bytes, segment_stats};
 pub use config::{
-    set as configure, Setting, DEFAULT_CACHE_LIMIT_BYTES, DEFAULT_HOT_GAS, DEFAULT_IDLE_EVICT_SECS,
-    DEFAULT_MAX_CODE_SIZE, DEFAULT_MAX_PENDING, HEAT_HALF_LIFE_SECS,
+    set as configure, Setting, DEFAULT_CACHE_LIMIT_BYTES, DEFAULT_HOT_GAS,
+    DEFAULT_HOT_GAS_PER_CODE_BYTE, DEFAULT_IDLE_EVICT_SECS, DEFAULT_MAX_CODE_SIZE,
+    DEFAULT_MAX_PENDING, HEAT_HALF_LIFE_SECS,
 };
 pub use contract::SegmentStats;
 pub use stats::{tier_stats, TierStats};

@@ -112,7 +112,7 @@ pub(crate) fn execute(
         _ => 0,
     };
     if used > 0
-        && add_heat(&key, used) >= config::hot_gas()
+        && add_heat(&key, used) >= config::hot_gas(code.len())
         && code.len() <= config::max_code_size()
     {
         promote(&key, code, rev, stubs);

@@ -26,6 +26,8 @@ fn looping(n: u16, tag: u8) -> Vec<u8> {
 fn tiered_promotes_hot_code_and_never_compiles_cold_code() {
     dtvm_jit::set_background_threads(1);
     dtvm_jit::configure(Setting::HotGas(HOT_GAS));
+    // The threshold is exactly HOT_GAS whatever the code's size.
+    dtvm_jit::configure(Setting::HotGasPerCodeByte(0));
     let rev = dtvm_core::CANCUN;
     let hot = looping(1_000, 1);
     let cold = looping(1_000, 2);
