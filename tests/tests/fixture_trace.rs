@@ -17,7 +17,9 @@
 //! the [`TOO_LONG`] tests, for time. A transaction both engines reject must leave both traces
 //! empty and is counted apart; one that only one engine rejects is a failure.
 use dtvm_scenarios::artifacts::find_beside_project;
-use dtvm_state::statetest::{load_file, run_case_detailed, skip_reason, Case, Outcome, StateTest};
+use dtvm_state::statetest::{
+    fixture_files, load_file, run_case_detailed, skip_reason, Case, Outcome, StateTest,
+};
 use dtvm_state::transaction::validate;
 use dtvm_state::{revision_name, Revision};
 use dtvm_tests::eip3155::{compare, num, Buffer, TxInfo};
@@ -119,19 +121,6 @@ fn state_tests_root() -> PathBuf {
     })
 }
 
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    let mut paths: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
-            json_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "json") {
-            out.push(p);
-        }
-    }
-}
-
 /// `k` indexes spread evenly over `0..n` (all of them when `n <= k`).
 fn spread(n: usize, k: usize) -> Vec<usize> {
     let mut v: Vec<usize> = (0..k.min(n)).map(|i| i * n / k.min(n)).collect();
@@ -167,8 +156,9 @@ fn run() {
         .iter()
         .flat_map(|(set, dirs)| dirs.iter().map(move |d| (set, d)))
     {
-        let mut files = Vec::new();
-        json_files(&root.join(set).join(dir), &mut files);
+        let dir_path = root.join(set).join(dir);
+        let files =
+            fixture_files(&dir_path).unwrap_or_else(|e| panic!("{}: {e}", dir_path.display()));
         assert!(!files.is_empty(), "{set}/{dir} has no fixtures");
         let tests: Vec<StateTest> = spread(files.len(), FILES_PER_DIR)
             .into_iter()

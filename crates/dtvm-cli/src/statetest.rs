@@ -17,34 +17,12 @@ use dtvm_state::revision_from_fork_name;
 use dtvm_state::statetest::{self, Outcome, StateTest};
 use evmc_vm::{sys, Vm};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 /// Stack of a worker thread (virtual: only the pages a deep call chain touches are committed).
 const WORKER_STACK_SIZE: usize = 512 << 20;
-
-/// A path given on the command line is run whatever its name; inside directories only `.json`
-/// files are fixtures (the sets also hold licenses and placeholder files).
-fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if !path.is_dir() {
-        out.push(path.to_path_buf());
-        return Ok(());
-    }
-    let mut entries: Vec<_> = std::fs::read_dir(path)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    entries.sort();
-    for e in entries {
-        if e.is_dir() {
-            collect_files(&e, out)?;
-        } else if e.extension().is_some_and(|x| x == "json") {
-            out.push(e);
-        }
-    }
-    Ok(())
-}
 
 #[derive(Default)]
 struct Tally {
@@ -114,9 +92,12 @@ pub(crate) fn main(opts: StatetestArgs) -> i32 {
     };
     let mut files = Vec::new();
     for p in &opts.paths {
-        if let Err(e) = collect_files(p, &mut files) {
-            eprintln!("statetest: {}: {e}", p.display());
-            return 2;
+        match statetest::fixture_files(p) {
+            Ok(found) => files.extend(found),
+            Err(e) => {
+                eprintln!("statetest: {}: {e}", p.display());
+                return 2;
+            }
         }
     }
 

@@ -25,7 +25,7 @@ use evmc_vm::{sys, Vm};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A JSON scalar that fixtures write either as a string or as a number.
 #[derive(Clone, Debug, Default)]
@@ -299,6 +299,32 @@ impl Case {
     pub fn label(&self) -> String {
         format!("{} d{} g{} v{}", self.fork, self.data, self.gas, self.value)
     }
+}
+
+/// The fixture files `path` names: itself when it is not a directory; otherwise every `.json`
+/// file below it (the fixture sets also hold licenses and placeholder files), in path order, so
+/// runs and samples are the same on every machine.
+pub fn fixture_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+        entries.sort();
+        for e in entries {
+            if e.is_dir() {
+                walk(&e, out)?;
+            } else if e.extension().is_some_and(|x| x == "json") {
+                out.push(e);
+            }
+        }
+        Ok(())
+    }
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    walk(path, &mut out)?;
+    Ok(out)
 }
 
 /// Loads every test of a fixture file.

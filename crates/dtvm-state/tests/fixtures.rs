@@ -4,7 +4,7 @@
 //!
 //! The whole suite (~54,000 cases) is the job of `dtvm statetest ../shared/fixtures/state_tests`
 //! in release mode; this test keeps `cargo test` fast at the test profile's optimization level.
-use dtvm_state::statetest::{load_file, run_case, Outcome};
+use dtvm_state::statetest::{fixture_files, load_file, run_case, Outcome};
 use evmc_vm::Vm;
 use std::path::{Path, PathBuf};
 
@@ -13,23 +13,10 @@ fn fixtures_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/state_tests")
 }
 
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    let mut paths: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
-            json_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "json") {
-            out.push(p);
-        }
-    }
-}
-
 /// Runs every case under `set/dir`; returns the number of cases run.
 fn run_dir(vm: &Vm, set: &str, dir: &str) -> usize {
-    let mut files = Vec::new();
-    json_files(&fixtures_root().join(set).join(dir), &mut files);
+    let path = fixtures_root().join(set).join(dir);
+    let files = fixture_files(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut failures = Vec::new();
     let mut count = 0;
     for f in &files {
