@@ -12,6 +12,10 @@
 #                                for the run-to-run spread this is set from)
 #   PERF_GATE_MODES=interpreter,multipass   dtvm modes gated (revm is always run, as reference)
 #
+# A ratio moves with revm's speed too: on dispatch-bound micro cases revm's code placement alone
+# has moved ratios by 15-20% between builds (docs/bench-results.md); before calling a flagged
+# case a regression, compare dtvm's absolute times or callgrind counts of both builds.
+#
 # Not part of ci/test.sh: a meaningful run takes ~5 minutes on 2 cores and wants a quiet machine.
 # Run it before merging an engine change.
 set -euo pipefail
