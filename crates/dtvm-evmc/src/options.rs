@@ -144,14 +144,14 @@ pub const JIT_SETTINGS: [JitSetting; 8] = {
             parse: |v| number(v).map(Threads),
         },
         JitSetting {
-            option: "tiered_hot_gas",
-            env: "DTVM_EVM_TIERED_HOT_GAS",
-            parse: |v| number(v).map(HotGas),
+            option: "tiered_hot_us",
+            env: "DTVM_EVM_TIERED_HOT_US",
+            parse: |v| number(v).map(HotMicros),
         },
         JitSetting {
-            option: "tiered_hot_gas_per_byte",
-            env: "DTVM_EVM_TIERED_HOT_GAS_PER_BYTE",
-            parse: |v| number(v).map(HotGasPerCodeByte),
+            option: "tiered_hot_compile_pct",
+            env: "DTVM_EVM_TIERED_HOT_COMPILE_PCT",
+            parse: |v| number(v).map(HotCompilePercent),
         },
         JitSetting {
             option: "jit_max_pending",
@@ -469,7 +469,7 @@ mod tests {
         for (name, bad) in [
             ("jit_cache_mb", "-1"),
             ("jit_cache_mb", "99999999999999999999"),
-            ("tiered_hot_gas", "lots"),
+            ("tiered_hot_us", "lots"),
             ("jit_max_code_size", ""),
             ("tiered_compile_now", "2"),
         ] {

@@ -23,9 +23,20 @@ pub fn execute(
     msg: &ExecutionMessage<'_>,
     code: &[u8],
 ) -> ExecutionResult {
+    execute_hashed(ctx, rev, msg, code, dtvm_core::analysis::code_hash(code))
+}
+
+/// [`execute`] for a caller that has already hashed `code` (`dtvm_core::analysis::code_hash`).
+pub fn execute_hashed(
+    ctx: &mut ExecutionContext<'_>,
+    rev: Revision,
+    msg: &ExecutionMessage<'_>,
+    code: &[u8],
+    code_hash: u128,
+) -> ExecutionResult {
     if code.is_empty() {
         return ExecutionResult::new(EVMC_SUCCESS, msg.gas().max(0), 0, Vec::new());
     }
-    let analysis = analysis_cache().get(code, rev);
+    let analysis = analysis_cache().get_hashed(code, code_hash, rev);
     execute_analyzed(ctx, rev, msg, &analysis, |frame| run(frame, 0))
 }

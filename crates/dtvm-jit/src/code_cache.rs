@@ -62,7 +62,7 @@ pub(crate) fn evictions() -> u64 {
 }
 
 pub(crate) fn key(code: &[u8], rev: Revision) -> Key {
-    (xxhash_rust::xxh3::xxh3_128(code), rev)
+    (dtvm_core::analysis::code_hash(code), rev)
 }
 
 /// The cached contract for `code` under `key`, marked as used now.

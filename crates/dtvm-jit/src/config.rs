@@ -15,12 +15,12 @@ pub enum Setting {
     /// Background compiler threads (0 = none: lazy compiles in the caller, tiered never
     /// promotes unless [`Setting::CompileNow`]).
     Threads(usize),
-    /// Tiered: gas a contract's interpreted calls must use (with decay) before it is compiled,
-    /// on top of [`Setting::HotGasPerCodeByte`] per byte of its code.
-    HotGas(u64),
-    /// Tiered: gas per byte of a contract's code its interpreted calls must use (with decay),
-    /// on top of [`Setting::HotGas`], before it is compiled.
-    HotGasPerCodeByte(u64),
+    /// Tiered: microseconds a contract's interpreted calls must have run (with decay) before it
+    /// is compiled, on top of [`Setting::HotCompilePercent`] of its estimated compile time.
+    HotMicros(u64),
+    /// Tiered: interpreted time a contract must have run (with decay) before it is compiled, in
+    /// percent of what compiling it is estimated to cost, on top of [`Setting::HotMicros`].
+    HotCompilePercent(u64),
     /// Tiered: contracts waiting for a background compiler at most; a promotion beyond that is
     /// retried by a later call.
     MaxPending(usize),
@@ -35,20 +35,23 @@ pub enum Setting {
 
 /// Default of [`Setting::CacheLimitBytes`].
 pub const DEFAULT_CACHE_LIMIT_BYTES: usize = 256 << 20;
-/// Default of [`Setting::HotGas`]: about a millisecond of interpretation, the least a contract
-/// must have run, however small, since compiling anything costs about that much (a region's
-/// fixed cost). Heat counts within a few [`HEAT_HALF_LIFE_SECS`], so code run once or rarely
-/// (most code a client sees) is never compiled.
-pub const DEFAULT_HOT_GAS: u64 = 2_000_000;
-/// Default of [`Setting::HotGasPerCodeByte`]. Compiling costs 9-20 us per byte of bytecode
-/// (`policy.rs`; 8 KB generated contracts: 9 us), while the interpreter runs about 2,000 gas
-/// per us (`dtvm bench` main/ medians), so a byte costs about as much to compile as 20,000-40,000
-/// gas costs to interpret. Promoting at 10,000 gas per byte, about half of that because calls
-/// reach only part of a contract and only that part is compiled, is the ski-rental rule: a
-/// contract is compiled once the interpreter has cost it about what compiling it will, so neither
-/// choice ever costs much more than twice the better one. A fixed threshold instead compiles a
-/// 24 KB contract that has run for 1 ms, a 300 ms compile that its calls may never earn back.
-pub const DEFAULT_HOT_GAS_PER_CODE_BYTE: u64 = 10_000;
+/// Default of [`Setting::HotMicros`]: the least a contract must have run, however small, since
+/// compiling anything costs about a millisecond (a region's fixed cost). Heat counts within a few
+/// [`HEAT_HALF_LIFE_SECS`], so code run once or rarely (most code a client sees) is never
+/// compiled.
+pub const DEFAULT_HOT_MICROS: u64 = 1_000;
+/// Default of [`Setting::HotCompilePercent`]: the ski-rental rule. A contract is compiled once
+/// interpreting it has cost about what compiling it will, so whatever its calls do next, tiered
+/// mode never spends much more than twice what the better of the two choices would have (and a
+/// contract whose calls stop before that costs exactly the interpreter's time). Heat is time, not
+/// gas: gas prices storage and calls far above their cost in the interpreter (an SSTORE to a new
+/// slot is 22,100 gas and well under a microsecond of interpretation), so gas-weighted heat
+/// compiled storage-heavy code ten times too early.
+pub const DEFAULT_HOT_COMPILE_PERCENT: u64 = 100;
+/// What compiling a contract is estimated to cost per byte of its code: 9-20 us (`policy.rs`;
+/// 8 KB generated contracts: 9 us, snailtracer 17-19 us). Capped at the compile budget a
+/// contract gets before its code has proved hot, beyond which only hot segments are compiled.
+const COMPILE_NANOS_PER_CODE_BYTE: u64 = 10_000;
 /// Default of [`Setting::MaxPending`].
 pub const DEFAULT_MAX_PENDING: usize = 1024;
 /// Default of [`Setting::MaxCodeSize`]: twice EIP-170's 24,576 bytes (EIP-7907 raises it).
@@ -59,8 +62,8 @@ pub const DEFAULT_IDLE_EVICT_SECS: u64 = 3_600;
 pub const HEAT_HALF_LIFE_SECS: u64 = 10;
 
 static CACHE_LIMIT_BYTES: AtomicUsize = AtomicUsize::new(DEFAULT_CACHE_LIMIT_BYTES);
-static HOT_GAS: AtomicU64 = AtomicU64::new(DEFAULT_HOT_GAS);
-static HOT_GAS_PER_CODE_BYTE: AtomicU64 = AtomicU64::new(DEFAULT_HOT_GAS_PER_CODE_BYTE);
+static HOT_MICROS: AtomicU64 = AtomicU64::new(DEFAULT_HOT_MICROS);
+static HOT_COMPILE_PERCENT: AtomicU64 = AtomicU64::new(DEFAULT_HOT_COMPILE_PERCENT);
 static MAX_PENDING: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_PENDING);
 static MAX_CODE_SIZE: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_CODE_SIZE);
 static IDLE_EVICT_SECS: AtomicU64 = AtomicU64::new(DEFAULT_IDLE_EVICT_SECS);
@@ -71,8 +74,8 @@ pub fn set(setting: Setting) {
     match setting {
         Setting::CacheLimitBytes(n) => CACHE_LIMIT_BYTES.store(n, Relaxed),
         Setting::Threads(n) => crate::background::set_background_threads(n),
-        Setting::HotGas(n) => HOT_GAS.store(n, Relaxed),
-        Setting::HotGasPerCodeByte(n) => HOT_GAS_PER_CODE_BYTE.store(n, Relaxed),
+        Setting::HotMicros(n) => HOT_MICROS.store(n, Relaxed),
+        Setting::HotCompilePercent(n) => HOT_COMPILE_PERCENT.store(n, Relaxed),
         Setting::MaxPending(n) => MAX_PENDING.store(n, Relaxed),
         Setting::MaxCodeSize(n) => MAX_CODE_SIZE.store(n, Relaxed),
         Setting::IdleEvictSecs(n) => IDLE_EVICT_SECS.store(n, Relaxed),
@@ -83,12 +86,17 @@ pub fn set(setting: Setting) {
 pub(crate) fn cache_limit_bytes() -> usize {
     CACHE_LIMIT_BYTES.load(Relaxed)
 }
-/// The heat at which tiered mode compiles a contract of `code_len` bytes.
-pub(crate) fn hot_gas(code_len: usize) -> u64 {
-    HOT_GAS_PER_CODE_BYTE
+/// The heat (interpreted nanoseconds) at which tiered mode compiles a contract of `code_len`
+/// bytes.
+pub(crate) fn hot_nanos(code_len: usize) -> u64 {
+    let compile = (code_len as u64)
+        .saturating_mul(COMPILE_NANOS_PER_CODE_BYTE)
+        .min(crate::policy::CONTRACT_COMPILE_BUDGET_NANOS);
+    let payback = compile.saturating_mul(HOT_COMPILE_PERCENT.load(Relaxed)) / 100;
+    HOT_MICROS
         .load(Relaxed)
-        .saturating_mul(code_len as u64)
-        .saturating_add(HOT_GAS.load(Relaxed))
+        .saturating_mul(1_000)
+        .saturating_add(payback)
 }
 pub(crate) fn max_pending() -> usize {
     MAX_PENDING.load(Relaxed)

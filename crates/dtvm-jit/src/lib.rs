@@ -5,7 +5,7 @@
 //! * lazy: a segment is compiled when execution first reaches it (by the background compilers,
 //!   or the caller without them or once it is hot), and the background compilers go on with
 //!   the whole-contract regions.
-//! * tiered: a contract runs in the plain interpreter until the gas its calls use makes it hot;
+//! * tiered: a contract runs in the plain interpreter until the time its calls take makes it hot;
 //!   then the background compilers compile the regions its calls enter (`tiered.rs`). Callers
 //!   never compile.
 //!
@@ -53,9 +53,9 @@ use dtvm_core::Revision;
 pub use background::set_background_threads;
 pub use code_cache::{cached_contracts, live_bytes, segment_stats};
 pub use config::{
-    set as configure, Setting, DEFAULT_CACHE_LIMIT_BYTES, DEFAULT_HOT_GAS,
-    DEFAULT_HOT_GAS_PER_CODE_BYTE, DEFAULT_IDLE_EVICT_SECS, DEFAULT_MAX_CODE_SIZE,
-    DEFAULT_MAX_PENDING, HEAT_HALF_LIFE_SECS,
+    set as configure, Setting, DEFAULT_CACHE_LIMIT_BYTES, DEFAULT_HOT_COMPILE_PERCENT,
+    DEFAULT_HOT_MICROS, DEFAULT_IDLE_EVICT_SECS, DEFAULT_MAX_CODE_SIZE, DEFAULT_MAX_PENDING,
+    HEAT_HALF_LIFE_SECS,
 };
 pub use contract::SegmentStats;
 pub use stats::{tier_stats, TierStats};
@@ -109,7 +109,7 @@ pub fn clear_cache() {
     tiered::clear_heat();
 }
 
-/// The interpreter, for a machine Cranelift cannot target and for tiered mode's cold calls.
+/// The interpreter, for a machine Cranelift cannot target.
 /// Out of line: inlined, the interpreter loop's frame would sit in `execute`'s, which stays on
 /// the native stack at every call level.
 #[inline(never)]
@@ -120,4 +120,16 @@ pub(crate) fn interpret(
     code: &[u8],
 ) -> ExecutionResult {
     dtvm_interp::execute(ctx, rev, msg, code)
+}
+
+/// [`interpret`] for tiered mode's cold calls, which have hashed `code` already.
+#[inline(never)]
+pub(crate) fn interpret_hashed(
+    ctx: &mut ExecutionContext<'_>,
+    rev: Revision,
+    msg: &ExecutionMessage<'_>,
+    code: &[u8],
+    code_hash: u128,
+) -> ExecutionResult {
+    dtvm_interp::execute_hashed(ctx, rev, msg, code, code_hash)
 }

@@ -1,6 +1,7 @@
-//! Tiered execution: every contract starts in the plain interpreter; the gas its interpreted
-//! calls use is its *heat*, which halves every [`HEAT_HALF_LIFE_SECS`] so old heat fades. A
-//! contract whose heat reaches the hot threshold is promoted: it enters the code cache and is
+//! Tiered execution: every contract starts in the plain interpreter; the time its interpreted
+//! calls take (their own, not the nested calls they make) is its *heat*, which halves every
+//! [`HEAT_HALF_LIFE_SECS`] so old heat fades. A contract whose heat reaches its hot threshold
+//! (`config::hot_nanos`: about what compiling it is estimated to cost) is promoted: it enters the code cache and is
 //! queued to the background compilers, which compile the regions its calls enter (on demand,
 //! never the whole contract). Calls after promotion run on its slot table, so compiled regions
 //! and interpreted segments interleave as they are published. Callers never compile and never
@@ -17,9 +18,9 @@ use crate::contract::{CallerPolicy, Contract};
 use crate::policy::CALL_COMPILE_BUDGET;
 use crate::stats::{PROMOTIONS, PROMOTIONS_DEFERRED};
 use crate::stubs::Stubs;
-use ::evmc_vm::sys::*;
 use ::evmc_vm::{ExecutionContext, ExecutionMessage, ExecutionResult};
 use dtvm_core::Revision;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
@@ -33,8 +34,9 @@ const COMPILE_NOW_BUDGET: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Copy)]
 struct Heat {
-    gas: u64,
-    /// The half-life window `gas` was last brought up to date in.
+    /// Interpreted nanoseconds, decayed.
+    nanos: u64,
+    /// The half-life window `nanos` was last brought up to date in.
     window: u64,
 }
 
@@ -51,24 +53,24 @@ fn window() -> u64 {
     code_cache::now_ms() / (HEAT_HALF_LIFE_SECS * 1000)
 }
 
-/// Adds `gas` to the heat of `key`; returns its heat now.
-fn add_heat(key: &Key, gas: u64) -> u64 {
+/// Adds `nanos` to the heat of `key`; returns its heat now.
+fn add_heat(key: &Key, nanos: u64) -> u64 {
     let now = window();
     let mut table = shard(key).lock().unwrap_or_else(|e| e.into_inner());
     if !table.contains_key(key) && table.len() >= MAX_HEAT_ENTRIES / SHARDS {
         make_room(&mut table, now);
     }
     let heat = table.entry(*key).or_insert(Heat {
-        gas: 0,
+        nanos: 0,
         window: now,
     });
-    heat.gas = decayed(*heat, now).saturating_add(gas);
+    heat.nanos = decayed(*heat, now).saturating_add(nanos);
     heat.window = now;
-    heat.gas
+    heat.nanos
 }
 
 fn decayed(heat: Heat, now: u64) -> u64 {
-    heat.gas >> now.saturating_sub(heat.window).min(63)
+    heat.nanos >> now.saturating_sub(heat.window).min(63)
 }
 
 /// Drops the coldest half of a full shard.
@@ -91,6 +93,12 @@ pub(crate) fn clear_heat() {
     }
 }
 
+thread_local! {
+    /// Nanoseconds the calls nested in this thread's current tiered call have taken so far, so
+    /// that a caller's heat is its own interpretation, not its callees' (which heat them).
+    static NESTED_NANOS: Cell<u64> = const { Cell::new(0) };
+}
+
 /// Runs `code` for `msg` at `rev`: compiled code if the contract was promoted, otherwise the
 /// interpreter, counting heat.
 pub(crate) fn execute(
@@ -100,19 +108,19 @@ pub(crate) fn execute(
     code: &[u8],
     stubs: &'static Stubs,
 ) -> ExecutionResult {
+    let start = Instant::now();
+    let callers_nested = NESTED_NANOS.replace(0);
     let key = code_cache::key(code, rev);
-    if let Some(contract) = code_cache::lookup(&key, code) {
-        return run_promoted(ctx, rev, msg, &contract);
-    }
-    let result = crate::interpret(ctx, rev, msg, code);
-    // Gas the call used: failures other than REVERT consume all gas whatever ran, so they
-    // count for nothing.
-    let used = match result.status_code {
-        EVMC_SUCCESS | EVMC_REVERT => msg.gas().saturating_sub(result.gas_left).max(0) as u64,
-        _ => 0,
+    let promoted = code_cache::lookup(&key, code);
+    let result = match &promoted {
+        Some(contract) => run_promoted(ctx, rev, msg, contract),
+        None => crate::interpret_hashed(ctx, rev, msg, code, key.0),
     };
-    if used > 0
-        && add_heat(&key, used) >= config::hot_gas(code.len())
+    let took = (start.elapsed().as_nanos() as u64).max(1);
+    let own = took.saturating_sub(NESTED_NANOS.get()).max(1);
+    NESTED_NANOS.set(callers_nested.saturating_add(took));
+    if promoted.is_none()
+        && add_heat(&key, own) >= config::hot_nanos(code.len())
         && code.len() <= config::max_code_size()
     {
         promote(&key, code, rev, stubs);

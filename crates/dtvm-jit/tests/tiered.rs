@@ -1,6 +1,7 @@
-//! Tiered mode: a contract whose interpreted calls use the hot gas is promoted and compiled in
-//! the background, and its later calls run compiled code; a contract called once is never
-//! compiled (it never even enters the code cache). Every result is the interpreter's.
+//! Tiered mode: a contract whose interpreted calls have taken the hot time is promoted and
+//! compiled in the background, and its later calls run compiled code; a contract called once is
+//! never compiled (it never even enters the code cache), and a caller's heat is its own time, not
+//! its callees'. Every result is the interpreter's. One test: the settings are process-wide.
 
 mod common;
 use common::*;
@@ -8,7 +9,9 @@ use dtvm_core::opcode::*;
 use dtvm_jit::Setting;
 use std::time::{Duration, Instant};
 
-const HOT_GAS: u64 = 200_000;
+/// The hot threshold here: far above what one call of the contracts below takes (~0.1 ms), so a
+/// contract is promoted only after many calls.
+const HOT_MICROS: u64 = 50_000;
 
 /// A loop of `n` iterations (~26 gas each) that returns its counter's final value and a tag.
 fn looping(n: u16, tag: u8) -> Vec<u8> {
@@ -22,36 +25,53 @@ fn looping(n: u16, tag: u8) -> Vec<u8> {
     c
 }
 
+/// Calls `addr(callee)` with all gas and stops.
+fn calling(callee: u8) -> Vec<u8> {
+    let mut c = vec![PUSH1, 0, PUSH1, 0, PUSH1, 0, PUSH1, 0, PUSH1, 0];
+    c.extend([PUSH1, callee, GAS, CALL, POP, STOP]);
+    c
+}
+
+fn cached(code: &[u8]) -> bool {
+    dtvm_jit::segment_stats(code, dtvm_core::CANCUN).is_some()
+}
+
 #[test]
 fn tiered_promotes_hot_code_and_never_compiles_cold_code() {
     dtvm_jit::set_background_threads(1);
-    dtvm_jit::configure(Setting::HotGas(HOT_GAS));
-    // The threshold is exactly HOT_GAS whatever the code's size.
-    dtvm_jit::configure(Setting::HotGasPerCodeByte(0));
+    dtvm_jit::configure(Setting::HotMicros(HOT_MICROS));
+    // The threshold is exactly HOT_MICROS whatever the code's size.
+    dtvm_jit::configure(Setting::HotCompilePercent(0));
     let rev = dtvm_core::CANCUN;
-    let hot = looping(1_000, 1);
-    let cold = looping(1_000, 2);
+    let hot = looping(3_000, 1);
+    let cold = looping(3_000, 2);
     let expected_hot = outcome(Engine::Interp, &hot, &[]);
     let expected_cold = outcome(Engine::Interp, &cold, &[]);
-    let used = 300_000 - expected_hot.1;
-    assert!(used > 20_000 && (used as u64) < HOT_GAS, "{used}");
+    assert_eq!(expected_hot.0, ::evmc_vm::sys::EVMC_SUCCESS);
     let before = dtvm_jit::tier_stats();
 
     assert_eq!(outcome(Engine::Tiered, &cold, &[]), expected_cold);
-    assert!(dtvm_jit::segment_stats(&cold, rev).is_none());
+    assert!(!cached(&cold));
 
-    // Interpreted until hot: the calls before the threshold leave no contract behind.
-    let calls_to_hot = HOT_GAS.div_ceil(used as u64) as usize;
-    for call in 0..calls_to_hot - 1 {
+    // Interpreted until hot: the calls before the threshold leave no contract behind, and
+    // together they took at least the hot time (heat is the calls' time, decayed).
+    let (mut calls, mut interpreted) = (0, Duration::ZERO);
+    while !cached(&hot) {
+        let t = Instant::now();
         assert_eq!(
             outcome(Engine::Tiered, &hot, &[]),
             expected_hot,
-            "call {call}"
+            "call {calls}"
         );
-        assert!(dtvm_jit::segment_stats(&hot, rev).is_none(), "call {call}");
+        interpreted += t.elapsed();
+        calls += 1;
+        assert!(calls < 10_000_000, "never promoted");
     }
-    assert_eq!(outcome(Engine::Tiered, &hot, &[]), expected_hot);
-    assert!(dtvm_jit::segment_stats(&hot, rev).is_some(), "not promoted");
+    assert!(calls > 1, "promoted by its first call");
+    assert!(
+        interpreted >= Duration::from_micros(HOT_MICROS),
+        "promoted after {interpreted:?} of calls"
+    );
     assert!(dtvm_jit::tier_stats().promotions > before.promotions);
 
     // Later calls run on the slot table and ask the background compiler for what they enter.
@@ -71,6 +91,24 @@ fn tiered_promotes_hot_code_and_never_compiles_cold_code() {
     assert!(dtvm_jit::tier_stats().compile_nanos > before.compile_nanos);
 
     // The cold contract, called once, is still neither cached nor compiled.
-    assert!(dtvm_jit::segment_stats(&cold, rev).is_none());
+    assert!(!cached(&cold));
     assert_eq!(outcome(Engine::Tiered, &cold, &[]), expected_cold);
+
+    // A caller's heat is its own interpretation: the callee, which does all the work, is
+    // promoted long before its caller (whose calls would otherwise be at least as hot).
+    let callee = looping(3_000, 3);
+    let caller = calling(7);
+    let host = MockHost::with_engine(rev, Engine::Tiered);
+    host.codes.borrow_mut().insert(addr(7), callee.clone());
+    host.record_calls.set(false);
+    let mut calls = 0;
+    while !cached(&callee) {
+        host.reset();
+        let r = host.run(&caller, 1_000_000, &[]);
+        assert_eq!(r.status_code, ::evmc_vm::sys::EVMC_SUCCESS);
+        calls += 1;
+        assert!(calls < 10_000_000, "callee never promoted");
+    }
+    assert!(calls > 1);
+    assert!(!cached(&caller), "caller promoted by its callee's time");
 }
