@@ -30,8 +30,11 @@ impl Mode {
     /// Every mode, in `repr` order.
     pub const ALL: [Mode; 4] = [Mode::Interpreter, Mode::Multipass, Mode::Lazy, Mode::Tiered];
 
-    /// The mode a VM starts in when neither the environment nor `set_option` chose one.
-    pub const DEFAULT: Mode = Mode::Interpreter;
+    /// The mode a VM starts in when neither the environment nor `set_option` chose one: tiered,
+    /// because a client's code is mostly run once or rarely, where it costs what the interpreter
+    /// costs (any compilation there costs more than it saves), while the few hot contracts get
+    /// compiled code (README "Execution modes").
+    pub const DEFAULT: Mode = Mode::Tiered;
 
     /// The mode's `mode` option value (and `DTVM_EVM_MODE` value).
     pub fn name(self) -> &'static str {
@@ -412,11 +415,7 @@ mod tests {
         let o = Options::default();
         for v in ["false", "0", "FALSE"] {
             assert_eq!(o.set("enable_lazy_compile", Some(v)), Ok(()), "{v}");
-            assert_eq!(
-                o.mode(),
-                Mode::Interpreter,
-                "lazy=false must not select a JIT"
-            );
+            assert_eq!(o.mode(), Mode::DEFAULT, "lazy=false changes only lazy mode");
         }
         for bad in ["", "yes", "2", "on"] {
             assert!(matches!(

@@ -128,7 +128,9 @@ impl Frame<'_, '_> {
 }
 
 /// Buffers reused across frames of one thread: nested calls must not allocate a fresh 32 KB
-/// stack and memory every time.
+/// stack and memory every time. Bounded: a 1,024-deep call chain returns 1,024 stacks and
+/// memories, and a pool keeping them all would hold a thread's deepest transaction's memory
+/// (575 MB for `static_Call1MB1024Calldepth`) for the rest of the process.
 #[derive(Default)]
 struct Pool {
     stacks: Vec<Box<StackSpace>>,
@@ -141,6 +143,9 @@ thread_local! {
 
 /// Largest memory buffer worth keeping for reuse.
 const POOLED_MEMORY_LIMIT: usize = 1 << 20;
+/// Buffers of each kind a thread keeps: more than the call depth of almost every transaction,
+/// at most 2 MB of stacks and 32 MB of memories.
+const POOLED_BUFFERS: usize = 32;
 
 fn take_buffers() -> (Box<StackSpace>, Vec<u8>) {
     POOL.with(|p| {
@@ -157,8 +162,10 @@ fn take_buffers() -> (Box<StackSpace>, Vec<u8>) {
 fn return_buffers(stack: Box<StackSpace>, mut memory: Vec<u8>) {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
-        p.stacks.push(stack);
-        if memory.capacity() <= POOLED_MEMORY_LIMIT {
+        if p.stacks.len() < POOLED_BUFFERS {
+            p.stacks.push(stack);
+        }
+        if memory.capacity() <= POOLED_MEMORY_LIMIT && p.memories.len() < POOLED_BUFFERS {
             memory.clear();
             p.memories.push(memory);
         }

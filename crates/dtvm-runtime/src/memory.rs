@@ -1,4 +1,9 @@
 //! EVM memory: a byte vector that grows in 32-byte words, charged by the Yellow Paper formula.
+//!
+//! Growth past the buffer's capacity takes a fresh zeroed allocation (`calloc`), which the
+//! allocator maps, for big sizes, as untouched zero pages: memory a program expands but never
+//! writes (a CALL's 1 MB argument area, repeated 1,024 deep in `static_Call1MB1024Calldepth`)
+//! costs address space, not resident memory. `Vec::resize` would write every byte.
 
 use crate::Status;
 use ::evmc_vm::sys::EVMC_OUT_OF_GAS;
@@ -14,6 +19,10 @@ pub struct Memory {
     base: *mut u8,
     len: usize,
     data: Vec<u8>,
+    /// Bytes of `data`'s spare capacity from here on are zeros the allocator wrote and nothing
+    /// has written since (nothing writes past `data.len()`, and this only grows while the
+    /// allocation lives): growing over them needs no writing. A recycled buffer knows nothing.
+    zero_from: usize,
 }
 
 impl Default for Memory {
@@ -34,6 +43,7 @@ impl Memory {
         Self {
             base: data.as_mut_ptr(),
             len: 0,
+            zero_from: data.capacity(),
             data,
         }
     }
@@ -100,10 +110,35 @@ impl Memory {
         if *gas_left < 0 {
             return Err(EVMC_OUT_OF_GAS);
         }
-        self.data.resize(new_words as usize * 32, 0);
+        let new_len = new_words as usize * 32;
+        if new_len > self.data.capacity() {
+            self.reallocate(new_len);
+        }
+        // Bytes below `zero_from` may hold an earlier frame's data (a recycled buffer).
+        let dirty_end = self.zero_from.min(new_len);
+        if dirty_end > self.data.len() {
+            self.data.resize(dirty_end, 0);
+        }
+        // SAFETY: new_len <= capacity (reallocated above), and the bytes in
+        // [data.len(), new_len) are at or above `zero_from`: zeros the allocator wrote, never
+        // written since, so initialized.
+        unsafe { self.data.set_len(new_len) };
+        self.zero_from = self.zero_from.max(new_len);
         self.base = self.data.as_mut_ptr();
         self.len = self.data.len();
         Ok(())
+    }
+
+    /// Moves the contents into a zeroed allocation of at least `min_len` bytes (at least twice
+    /// the old capacity, so growth in small steps stays linear).
+    fn reallocate(&mut self, min_len: usize) {
+        let capacity = min_len.max(self.data.capacity().saturating_mul(2));
+        let mut fresh = vec![0u8; capacity];
+        let len = self.data.len();
+        fresh[..len].copy_from_slice(&self.data);
+        fresh.truncate(len);
+        self.data = fresh;
+        self.zero_from = len;
     }
 }
 
@@ -151,6 +186,28 @@ mod tests {
             assert_eq!(m.base, m.data.as_mut_ptr());
             assert_eq!(m.len, m.data.len());
         }
+    }
+
+    #[test]
+    fn growth_reads_zeros_over_recycled_and_fresh_bytes() {
+        let mut gas = 1_000_000;
+        // A recycled buffer full of old data, then growth within and past its capacity.
+        let mut m = Memory::from_buffer(vec![0xab; 256]);
+        for end in [32, 200, 256, 4096, 5000, 1 << 16] {
+            m.expand(&mut gas, 0, end).unwrap();
+            assert!(m.as_slice().iter().all(|&b| b == 0), "end {end}");
+            assert_eq!((m.base, m.len), (m.data.as_mut_ptr(), m.data.len()));
+        }
+        // Written bytes survive reallocation; fresh ones read zero.
+        m.slice_mut(100, 3).copy_from_slice(&[1, 2, 3]);
+        let mut big = 10_000_000;
+        m.expand(&mut big, 0, 1 << 20).unwrap();
+        assert_eq!(m.slice(99, 5), [0, 1, 2, 3, 0]);
+        assert_eq!(m.as_slice().iter().map(|&b| b as u32).sum::<u32>(), 6);
+        // Recycled again: what was written is gone.
+        let mut m = Memory::from_buffer(m.into_buffer());
+        m.expand(&mut gas, 0, 4096).unwrap();
+        assert!(m.as_slice().iter().all(|&b| b == 0));
     }
 
     #[test]
