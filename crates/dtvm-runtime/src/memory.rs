@@ -1,28 +1,34 @@
-//! EVM memory: a byte vector that grows in 32-byte words, charged by the Yellow Paper formula.
+//! EVM memory: bytes that grow in 32-byte words, charged by the Yellow Paper formula.
 //!
-//! Growth past the buffer's capacity takes a fresh zeroed allocation (`calloc`), which the
-//! allocator maps, for big sizes, as untouched zero pages: memory a program expands but never
-//! writes (a CALL's 1 MB argument area, repeated 1,024 deep in `static_Call1MB1024Calldepth`)
-//! costs address space, not resident memory. `Vec::resize` would write every byte.
+//! Small memories live in a (recycled) vector. A memory that grows past [`MAPPED_FROM`] moves
+//! into an anonymous mapping of its own, whose pages the kernel commits on first write and
+//! `munmap` returns: memory a program expands but never writes (a CALL's 1 MB argument area,
+//! 1,024 deep in `static_Call1MB1024Calldepth`) then costs address space, not resident memory,
+//! and a finished frame's memory goes back to the OS. Left to the allocator, big buffers come
+//! from the heap once glibc's dynamic mmap threshold has risen past their size (after the
+//! first such buffer is freed), and zeroing them commits every page: 552 MB for that test.
 
 use crate::Status;
-use ::evmc_vm::sys::EVMC_OUT_OF_GAS;
+use ::evmc_vm::sys::{EVMC_OUT_OF_GAS, EVMC_OUT_OF_MEMORY};
 use dtvm_core::gas::{memory_cost, num_words, MAX_MEMORY_SIZE};
 use dtvm_core::U256;
 
-/// `#[repr(C)]` with the buffer's address and length mirrored in plain fields, so that compiled
+/// Memories larger than this move into a mapping of their own (if the platform has `mmap`).
+pub const MAPPED_FROM: usize = 256 << 10;
+
+/// `#[repr(C)]` with the bytes' address and length mirrored in plain fields, so that compiled
 /// code can access memory in bounds without a call ([`Memory::OFFSET_BASE`],
-/// [`Memory::OFFSET_LEN`]). Only `grow` and `from_buffer` change the vector's length or address,
-/// and both refresh the mirror.
+/// [`Memory::OFFSET_LEN`]). Only `grow` and `from_buffer` change them.
+///
+/// Invariant: `base[..len]` are the memory's bytes, initialized: `data`'s when `mapping` is
+/// `None` (then `len == data.len()`), otherwise the mapping's (`len <= capacity`; a mapping's
+/// bytes are all initialized, to zero by the kernel).
 #[repr(C)]
 pub struct Memory {
     base: *mut u8,
     len: usize,
     data: Vec<u8>,
-    /// Bytes of `data`'s spare capacity from here on are zeros the allocator wrote and nothing
-    /// has written since (nothing writes past `data.len()`, and this only grows while the
-    /// allocation lives): growing over them needs no writing. A recycled buffer knows nothing.
-    zero_from: usize,
+    mapping: Option<mapping::Mapping>,
 }
 
 impl Default for Memory {
@@ -32,9 +38,9 @@ impl Default for Memory {
 }
 
 impl Memory {
-    /// Offset of the buffer's address (a `*mut u8`) in `Memory`.
+    /// Offset of the bytes' address (a `*mut u8`) in `Memory`.
     pub const OFFSET_BASE: usize = std::mem::offset_of!(Memory, base);
-    /// Offset of the buffer's length in bytes (a `usize`) in `Memory`.
+    /// Offset of the length in bytes (a `usize`) in `Memory`.
     pub const OFFSET_LEN: usize = std::mem::offset_of!(Memory, len);
 
     /// Wraps a (possibly recycled) buffer; it is cleared first.
@@ -43,12 +49,12 @@ impl Memory {
         Self {
             base: data.as_mut_ptr(),
             len: 0,
-            zero_from: data.capacity(),
             data,
+            mapping: None,
         }
     }
 
-    /// The buffer, for the next frame to reuse.
+    /// The vector, for the next frame to reuse (a mapping is unmapped).
     pub fn into_buffer(self) -> Vec<u8> {
         self.data
     }
@@ -56,39 +62,47 @@ impl Memory {
     /// The size in bytes: a multiple of 32 covering the highest byte accessed so far.
     #[inline]
     pub fn len(&self) -> usize {
-        self.data.len()
+        self.len
     }
 
     /// Whether no byte has been accessed yet.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.len == 0
     }
 
     /// All of memory.
     #[inline]
     pub fn as_slice(&self) -> &[u8] {
-        &self.data
+        // SAFETY: `base[..len]` are the memory's initialized bytes (the type's invariant), owned
+        // by `self` and borrowed with it.
+        unsafe { std::slice::from_raw_parts(self.base, self.len) }
+    }
+
+    #[inline]
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_slice`, borrowed mutably with `self`.
+        unsafe { std::slice::from_raw_parts_mut(self.base, self.len) }
     }
 
     /// `size` bytes at `offset`, which [`expand`](Self::expand) must already cover (panics
     /// otherwise).
     #[inline]
     pub fn slice(&self, offset: usize, size: usize) -> &[u8] {
-        &self.data[offset..offset + size]
+        &self.as_slice()[offset..offset + size]
     }
 
     /// `size` writable bytes at `offset`, which [`expand`](Self::expand) must already cover
     /// (panics otherwise).
     #[inline]
     pub fn slice_mut(&mut self, offset: usize, size: usize) -> &mut [u8] {
-        &mut self.data[offset..offset + size]
+        &mut self.as_mut_slice()[offset..offset + size]
     }
 
     /// Copies `size` bytes from `src` to `dst`; the regions may overlap. Both must be covered.
     #[inline]
     pub fn copy_within(&mut self, src: usize, dst: usize, size: usize) {
-        self.data.copy_within(src..src + size, dst);
+        self.as_mut_slice().copy_within(src..src + size, dst);
     }
 
     /// Makes `[offset, offset + size)` addressable, charging expansion gas from `gas_left`.
@@ -96,7 +110,7 @@ impl Memory {
     #[inline]
     pub fn expand(&mut self, gas_left: &mut i64, offset: u64, size: u64) -> Result<(), Status> {
         let end = offset + size; // both are at most MAX_MEMORY_SIZE: no overflow
-        if end as usize > self.data.len() {
+        if end as usize > self.len {
             self.grow(gas_left, end)?;
         }
         Ok(())
@@ -105,40 +119,153 @@ impl Memory {
     #[cold]
     fn grow(&mut self, gas_left: &mut i64, end: u64) -> Result<(), Status> {
         let new_words = num_words(end);
-        let old_words = (self.data.len() / 32) as u64;
+        let old_words = (self.len / 32) as u64;
         *gas_left -= memory_cost(new_words) - memory_cost(old_words);
         if *gas_left < 0 {
             return Err(EVMC_OUT_OF_GAS);
         }
         let new_len = new_words as usize * 32;
-        if new_len > self.data.capacity() {
-            self.reallocate(new_len);
+        if self.mapping.is_none() && (new_len <= MAPPED_FROM || !mapping::AVAILABLE) {
+            self.data.resize(new_len, 0);
+            self.base = self.data.as_mut_ptr();
+        } else {
+            self.grow_mapped(new_len)?;
         }
-        // Bytes below `zero_from` may hold an earlier frame's data (a recycled buffer).
-        let dirty_end = self.zero_from.min(new_len);
-        if dirty_end > self.data.len() {
-            self.data.resize(dirty_end, 0);
-        }
-        // SAFETY: new_len <= capacity (reallocated above), and the bytes in
-        // [data.len(), new_len) are at or above `zero_from`: zeros the allocator wrote, never
-        // written since, so initialized.
-        unsafe { self.data.set_len(new_len) };
-        self.zero_from = self.zero_from.max(new_len);
-        self.base = self.data.as_mut_ptr();
-        self.len = self.data.len();
+        self.len = new_len;
         Ok(())
     }
 
-    /// Moves the contents into a zeroed allocation of at least `min_len` bytes (at least twice
-    /// the old capacity, so growth in small steps stays linear).
-    fn reallocate(&mut self, min_len: usize) {
-        let capacity = min_len.max(self.data.capacity().saturating_mul(2));
-        let mut fresh = vec![0u8; capacity];
-        let len = self.data.len();
-        fresh[..len].copy_from_slice(&self.data);
-        fresh.truncate(len);
-        self.data = fresh;
-        self.zero_from = len;
+    /// Makes the mapping (created here, with the vector's bytes, the first time) hold at least
+    /// `new_len` bytes; capacity at least doubles, so growth in small steps stays linear.
+    #[cold]
+    fn grow_mapped(&mut self, new_len: usize) -> Result<(), Status> {
+        match &mut self.mapping {
+            Some(m) if new_len <= m.capacity() => {}
+            Some(m) => {
+                let capacity = new_len.max(m.capacity().saturating_mul(2));
+                m.grow(capacity, self.len).ok_or(EVMC_OUT_OF_MEMORY)?;
+            }
+            None => {
+                let capacity = new_len.max(2 * MAPPED_FROM);
+                let mut m = mapping::Mapping::new(capacity).ok_or(EVMC_OUT_OF_MEMORY)?;
+                m.bytes_mut()[..self.data.len()].copy_from_slice(&self.data);
+                self.data.clear();
+                self.mapping = Some(m);
+            }
+        }
+        let m = self.mapping.as_mut().expect("mapped above");
+        self.base = m.bytes_mut().as_mut_ptr();
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+mod mapping {
+    /// Whether big memories can move into mappings here.
+    pub(super) const AVAILABLE: bool = true;
+
+    /// An anonymous private read-write mapping of `capacity` bytes, unmapped on drop. Every
+    /// byte is initialized (the kernel maps zero pages); pages are committed on first write.
+    pub(super) struct Mapping {
+        ptr: std::ptr::NonNull<u8>,
+        capacity: usize,
+    }
+
+    impl Mapping {
+        pub(super) fn new(capacity: usize) -> Option<Self> {
+            // SAFETY: a fresh anonymous mapping aliases nothing; failure is checked.
+            let ptr = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    capacity,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            if ptr == libc::MAP_FAILED {
+                return None;
+            }
+            Some(Self {
+                ptr: std::ptr::NonNull::new(ptr.cast())?,
+                capacity,
+            })
+        }
+
+        pub(super) fn capacity(&self) -> usize {
+            self.capacity
+        }
+
+        pub(super) fn bytes_mut(&mut self) -> &mut [u8] {
+            // SAFETY: the mapping is `capacity` readable, writable, initialized bytes owned by
+            // `self`.
+            unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.capacity) }
+        }
+
+        /// Grows to `capacity` bytes keeping the first `used` (moving the pages, not copying
+        /// them, where the kernel can).
+        pub(super) fn grow(&mut self, capacity: usize, used: usize) -> Option<()> {
+            #[cfg(target_os = "linux")]
+            {
+                let _ = used;
+                // SAFETY: `ptr`/`self.capacity` is this mapping; MREMAP_MAYMOVE keeps its
+                // contents and maps zero pages after them; failure leaves it as it was.
+                let ptr = unsafe {
+                    libc::mremap(
+                        self.ptr.as_ptr().cast(),
+                        self.capacity,
+                        capacity,
+                        libc::MREMAP_MAYMOVE,
+                    )
+                };
+                if ptr == libc::MAP_FAILED {
+                    return None;
+                }
+                self.ptr = std::ptr::NonNull::new(ptr.cast())?;
+                self.capacity = capacity;
+                Some(())
+            }
+            #[cfg(not(target_os = "linux"))]
+            {
+                let mut bigger = Self::new(capacity)?;
+                bigger.bytes_mut()[..used].copy_from_slice(&self.bytes_mut()[..used]);
+                *self = bigger;
+                Some(())
+            }
+        }
+    }
+
+    impl Drop for Mapping {
+        fn drop(&mut self) {
+            // SAFETY: `ptr`/`capacity` is this mapping, unmapped once; nothing borrows it past
+            // its owner.
+            unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.capacity) };
+        }
+    }
+}
+
+#[cfg(not(unix))]
+mod mapping {
+    /// Whether big memories can move into mappings here.
+    pub(super) const AVAILABLE: bool = false;
+
+    /// Never made: big memories stay in the vector.
+    pub(super) enum Mapping {}
+
+    impl Mapping {
+        pub(super) fn new(_: usize) -> Option<Self> {
+            None
+        }
+        pub(super) fn capacity(&self) -> usize {
+            match *self {}
+        }
+        pub(super) fn bytes_mut(&mut self) -> &mut [u8] {
+            match *self {}
+        }
+        pub(super) fn grow(&mut self, _: usize, _: usize) -> Option<()> {
+            match *self {}
+        }
     }
 }
 
@@ -180,17 +307,20 @@ mod tests {
     fn mirror_follows_the_buffer() {
         let mut m = Memory::from_buffer(vec![7; 100]);
         assert_eq!((m.len, m.len()), (0, 0));
-        let mut gas = 1_000_000;
+        let mut gas = 1_000_000_000;
         for end in [32, 64, 4096, 65536] {
             m.expand(&mut gas, 0, end).unwrap();
             assert_eq!(m.base, m.data.as_mut_ptr());
             assert_eq!(m.len, m.data.len());
         }
+        m.expand(&mut gas, 0, 1 << 20).unwrap();
+        let mapped = m.mapping.as_mut().expect("mapped").bytes_mut().as_mut_ptr();
+        assert_eq!((m.base, m.len), (mapped, 1 << 20));
     }
 
     #[test]
-    fn growth_reads_zeros_over_recycled_and_fresh_bytes() {
-        let mut gas = 1_000_000;
+    fn growth_reads_zeros_and_keeps_what_was_written() {
+        let mut gas = 1_000_000_000;
         // A recycled buffer full of old data, then growth within and past its capacity.
         let mut m = Memory::from_buffer(vec![0xab; 256]);
         for end in [32, 200, 256, 4096, 5000, 1 << 16] {
@@ -198,13 +328,22 @@ mod tests {
             assert!(m.as_slice().iter().all(|&b| b == 0), "end {end}");
             assert_eq!((m.base, m.len), (m.data.as_mut_ptr(), m.data.len()));
         }
-        // Written bytes survive reallocation; fresh ones read zero.
+        // Written bytes survive the move into a mapping and the mapping's growth (twice past
+        // its first capacity); new bytes read zero.
         m.slice_mut(100, 3).copy_from_slice(&[1, 2, 3]);
-        let mut big = 10_000_000;
-        m.expand(&mut big, 0, 1 << 20).unwrap();
-        assert_eq!(m.slice(99, 5), [0, 1, 2, 3, 0]);
-        assert_eq!(m.as_slice().iter().map(|&b| b as u32).sum::<u32>(), 6);
-        // Recycled again: what was written is gone.
+        for end in [MAPPED_FROM as u64 + 32, 1 << 20, 5 << 20] {
+            m.expand(&mut gas, 0, end).unwrap();
+            assert_eq!(m.len(), end as usize);
+            assert_eq!(m.slice(99, 5), [0, 1, 2, 3, 0]);
+            assert_eq!(m.as_slice().iter().map(|&b| b as u32).sum::<u32>(), 6);
+            let last = m.len() - 1;
+            m.slice_mut(last, 1)[0] = 9;
+            assert_eq!(m.as_slice()[last], 9);
+            m.slice_mut(last, 1)[0] = 0;
+        }
+        m.copy_within(100, (4 << 20) + 1, 3);
+        assert_eq!(m.slice(4 << 20, 5), [0, 1, 2, 3, 0]);
+        // Recycled: the vector comes back empty (what was written is gone).
         let mut m = Memory::from_buffer(m.into_buffer());
         m.expand(&mut gas, 0, 4096).unwrap();
         assert!(m.as_slice().iter().all(|&b| b == 0));
