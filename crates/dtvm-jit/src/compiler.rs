@@ -19,7 +19,6 @@ use cranelift_module::{FuncId, Module};
 use dtvm_core::analysis::CodeAnalysis;
 use dtvm_runtime::Frame;
 use std::mem::offset_of;
-use std::ops::Range;
 
 /// Tag of a region's return value that means "the frame ended with status `ret as u32`".
 pub(crate) const DONE: u64 = 1 << 63;
@@ -89,13 +88,19 @@ pub(crate) fn tail_signature(module: &JITModule) -> Signature {
 
 /// Where a contract's compiled code finds its tables. Both live as long as the contract, which
 /// outlives its code.
-pub(crate) struct Tables {
+pub(crate) struct Tables<'a> {
     /// Address of the slot table: one machine word per segment, the address to tail-call.
     pub slots: usize,
     /// Address of the jump table: one `u32` per code byte, `segment + 1` at a JUMPDEST, else 0.
     pub segment_of_pc: usize,
     /// Entries of the jump table (the code length).
     pub code_len: usize,
+    /// The place table: per segment, its region and its case of the region's entry switch
+    /// (see `policy::plan_entries`).
+    pub place: &'a [u32],
+    /// The interpreter stub (see `stubs.rs`): what a region's entry switch does for a segment
+    /// it has no case for.
+    pub interpret: usize,
 }
 
 /// Cranelift's per-function working state, reused by every compilation on a thread.
@@ -146,15 +151,16 @@ impl Compiler {
         })
     }
 
-    /// Compiles the segments `segments` (consecutive indices into `all`) as one region. The
-    /// function is usable after [`Compiler::finalize`]. Returns its id and the size of its
-    /// machine code.
+    /// Compiles the segments `segments` (indices into `all`, in layout order) as one function:
+    /// region `region` of the plan, or (`None`) one segment alone. The function is usable after
+    /// [`Compiler::finalize`]. Returns its id and the size of its machine code.
     pub(crate) fn define(
         &mut self,
         analysis: &CodeAnalysis,
         all: &Segments,
-        segments: Range<usize>,
-        tables: &Tables,
+        segments: &[usize],
+        region: Option<u32>,
+        tables: &Tables<'_>,
     ) -> Result<(FuncId, usize), CompileError> {
         // A panic inside Cranelift (a bug, ours or its) must not fail the execution: the
         // segments run in the interpreter instead, and the caller stops using this compiler.
@@ -163,7 +169,7 @@ impl Compiler {
         // than the contract's code. One that saw a panic is dropped.
         let mut scratch = SCRATCH.take().unwrap_or_default();
         let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.define_unchecked(&mut scratch, analysis, all, segments.clone(), tables)
+            self.define_unchecked(&mut scratch, analysis, all, segments, region, tables)
         }));
         match attempt {
             Ok(result) => {
@@ -179,8 +185,9 @@ impl Compiler {
         scratch: &mut Scratch,
         analysis: &CodeAnalysis,
         all: &Segments,
-        segments: Range<usize>,
-        tables: &Tables,
+        segments: &[usize],
+        region: Option<u32>,
+        tables: &Tables<'_>,
     ) -> Result<(FuncId, usize), CompileError> {
         let Scratch { ctx, fctx } = scratch;
         ctx.func.signature = self.tail_sig.clone();
@@ -192,7 +199,7 @@ impl Compiler {
                 pure: b.import_signature(self.pure_sig.clone()),
                 tail: b.import_signature(self.tail_sig.clone()),
             };
-            translate::lower_region(b, config, analysis, all, segments.clone(), tables, sigs);
+            translate::lower_region(b, config, analysis, all, segments, region, tables, sigs);
         }
         let disasm = std::env::var_os("DTVM_JIT_DISASM").is_some();
         ctx.set_disasm(disasm);

@@ -26,7 +26,6 @@ use ::evmc_vm::sys::*;
 use dtvm_core::analysis::CodeAnalysis;
 use dtvm_interp::{run_segment, Exit};
 use dtvm_runtime::{Frame, Status};
-use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
@@ -111,8 +110,12 @@ pub(crate) struct Contract {
     slots: Box<[AtomicUsize]>,
     /// Per code byte: `segment + 1` at a JUMPDEST, 0 elsewhere (the dynamic-jump table).
     segment_of_pc: Box<[u32]>,
-    /// The regions whole-contract compilation uses, and whether each is done.
-    regions: Box<[Range<usize>]>,
+    /// The regions whole-contract compilation uses (segments in layout order), and whether
+    /// each is done.
+    regions: Box<[Box<[usize]>]>,
+    /// Per segment: its region and its case of the region's entry switch (see
+    /// [`policy::plan_entries`]); compiled code reads it to enter a region at a segment.
+    place: Box<[u32]>,
     region_done: Box<[AtomicBool]>,
     jit: Mutex<JitState>,
     /// Every region is compiled, refused, or deferred for want of budget: the whole-contract
@@ -169,14 +172,18 @@ impl Contract {
                 segment_of_pc[pc as usize] = index as u32 + 1;
             }
         }
-        let regions = policy::plan_regions(&segments).into_boxed_slice();
+        let (regions, mut place) =
+            policy::plan_regions(&segments, |s| segments.layout_next(&analysis, s));
+        policy::plan_entries(&segments, &analysis, &regions, &mut place);
+        let regions: Box<[Box<[usize]>]> = regions.into_iter().map(Vec::into_boxed_slice).collect();
         let n = segments.len();
         let table_bytes = std::mem::size_of::<Self>()
             + analysis.heap_size()
             + std::mem::size_of::<CodeAnalysis>()
             + segment_of_pc.len() * 4
             + n * (8 + 4 + 4 + 8)
-            + regions.len() * (std::mem::size_of::<Range<usize>>() + 1)
+            + regions.len() * (std::mem::size_of::<Box<[usize]>>() + 1)
+            + n * (8 + 4)
             + MODULE_BYTES;
         code_cache::charge(table_bytes as isize);
         Self {
@@ -184,6 +191,7 @@ impl Contract {
             segment_of_pc,
             region_done: regions.iter().map(|_| AtomicBool::new(false)).collect(),
             regions,
+            place: place.into_boxed_slice(),
             hot_after: (0..n).map(|s| policy::hot_after(segments.ops(s))).collect(),
             analysis,
             segments,
@@ -221,11 +229,13 @@ impl Contract {
         self.jit.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn tables(&self) -> Tables {
+    fn tables(&self) -> Tables<'_> {
         Tables {
             slots: self.slots.as_ptr() as usize,
             segment_of_pc: self.segment_of_pc.as_ptr() as usize,
             code_len: self.segment_of_pc.len(),
+            place: &self.place,
+            interpret: self.stubs.interpret,
         }
     }
 

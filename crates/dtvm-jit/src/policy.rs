@@ -4,7 +4,7 @@
 //! them.
 
 use crate::segments::Segments;
-use std::ops::Range;
+use dtvm_core::analysis::CodeAnalysis;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -63,10 +63,10 @@ static COMPILE_NS_PER_WEIGHT: AtomicU64 = AtomicU64::new(10_000);
 /// Compile cost grows with instructions and, apart from those, with blocks (segments); within
 /// a segment, faster than linearly (register allocation of long straight-line code: a segment of
 /// 2,000 arithmetic instructions costs ~30 us per instruction, one of 250 ~10 us).
-pub(crate) fn region_weight(segments: &Segments, region: &Range<usize>) -> u64 {
+pub(crate) fn region_weight(segments: &Segments, region: &[usize]) -> u64 {
     region
-        .clone()
-        .map(|s| {
+        .iter()
+        .map(|&s| {
             let ops = segments.ops(s) as u64;
             ops + 1 + ops * ops / 1024
         })
@@ -74,7 +74,7 @@ pub(crate) fn region_weight(segments: &Segments, region: &Range<usize>) -> u64 {
 }
 
 /// Estimated compile time of `region`, in nanoseconds.
-pub(crate) fn estimate(segments: &Segments, region: &Range<usize>) -> u64 {
+pub(crate) fn estimate(segments: &Segments, region: &[usize]) -> u64 {
     region_weight(segments, region).saturating_mul(COMPILE_NS_PER_WEIGHT.load(Relaxed))
 }
 
@@ -91,23 +91,128 @@ pub(crate) fn hot_after(ops: usize) -> u32 {
     (HOT_WORK / work).max(1)
 }
 
-/// Consecutive segments of at most [`REGION_OPS`] instructions and [`REGION_SEGMENTS`] segments.
-pub(crate) fn plan_regions(segments: &Segments) -> Vec<Range<usize>> {
+/// Bits of a segment's place (see [`plan_regions`], [`plan_entries`]) below its region.
+pub(crate) const LOCAL_BITS: u32 = 9;
+/// The low bits of the place of a segment that its region's entry switch has no case for.
+pub(crate) const NO_ENTRY: u32 = (1 << LOCAL_BITS) - 1;
+const _: () = assert!(REGION_SEGMENTS < NO_ENTRY as usize);
+
+/// Regions of at most [`REGION_OPS`] instructions and [`REGION_SEGMENTS`] segments, each a list
+/// of segments in layout order, and every segment's place: `region << LOCAL_BITS | local` (the
+/// low bits are renumbered by [`plan_entries`]).
+///
+/// A region follows the code's static control flow (`next`, [`Segments::layout_next`]): from
+/// the first segment not placed yet, it takes the segment a static jump goes to, while not
+/// placed, then starts over at the next unplaced segment. Jumps inside a region are direct
+/// branches (a jump to the block laid out next is no branch at all), while one into another
+/// region is an indirect tail call and, in a region of several segments, an indirect branch of
+/// its entry switch: code that jumps all over (`micro/jump_around`) spends most of its time in
+/// those when regions are runs of consecutive segments. Code without static jumps between
+/// segments gets the consecutive runs as before.
+pub(crate) fn plan_regions(
+    segments: &Segments,
+    next: impl Fn(usize) -> Option<usize>,
+) -> (Vec<Vec<usize>>, Vec<u32>) {
     let n = segments.len();
-    let mut regions = Vec::new();
-    let (mut start, mut ops) = (0, 0);
-    for index in 0..n {
-        let size = segments.ops(index);
-        if index > start && (ops + size > REGION_OPS || index - start == REGION_SEGMENTS) {
-            regions.push(start..index);
-            (start, ops) = (index, 0);
+    let mut place = vec![u32::MAX; n];
+    let mut regions: Vec<Vec<usize>> = Vec::new();
+    let mut current = Vec::new();
+    let mut ops = 0;
+    for first in 0..n {
+        let mut index = first;
+        while place[index] == u32::MAX {
+            let size = segments.ops(index);
+            if !current.is_empty() && (ops + size > REGION_OPS || current.len() == REGION_SEGMENTS)
+            {
+                regions.push(std::mem::take(&mut current));
+                ops = 0;
+            }
+            place[index] = (regions.len() as u32) << LOCAL_BITS | current.len() as u32;
+            current.push(index);
+            ops += size;
+            match next(index) {
+                Some(to) => index = to,
+                None => break,
+            }
         }
-        ops += size;
     }
-    if start < n {
-        regions.push(start..n);
+    if !current.is_empty() {
+        regions.push(current);
     }
-    regions
+    (regions, place)
+}
+
+/// Consecutive segments of a region's layout without a case of its entry switch, at most. A
+/// segment reached by one branch gets its stack pointer and gas left as that branch's values
+/// (Cranelift removes block parameters with one incoming value), so a run of them is one chain of
+/// gas charges, and Cranelift's rewriting of chained additions costs time quadratic in the
+/// chain's length: 170 segments in one chain took 6-10 ms to compile against 3-5 ms. A case
+/// every so often breaks the chain for an edge block each.
+const MAX_RUN_WITHOUT_ENTRY: usize = 16;
+
+/// Numbers the segments execution may enter their region at (the low bits of their place, in
+/// layout order; [`NO_ENTRY`] for the others): those that start the code, may be fallen into from a
+/// segment of another region or are a static jump's destination from one, and, when the code has a jump
+/// to a computed destination, every JUMPDEST. Others are reached only by branches inside their
+/// region's function, which then needs no case of its entry switch for them: every case is an
+/// edge into a block that the region's own jumps also reach, an edge Cranelift must split, and
+/// in code that only jumps statically (`micro/jump_around`) these were most of the compile
+/// cost. Should a segment without a case be entered all the same (a segment compiled alone
+/// before its region was, still running, jumps to a neighbour), the switch's default runs it in
+/// the interpreter: slower, never wrong.
+pub(crate) fn plan_entries(
+    segments: &Segments,
+    analysis: &CodeAnalysis,
+    regions: &[Vec<usize>],
+    place: &mut [u32],
+) {
+    let n = segments.len();
+    let region = |s: usize| place[s] >> LOCAL_BITS;
+    let mut entered = vec![false; n];
+    let mut computed = false;
+    for from in 0..n {
+        let mut enter = |to: usize| {
+            if region(to) != region(from) {
+                entered[to] = true;
+            }
+        };
+        let falls_through = segments.jumps(analysis, from, |edge| match edge {
+            Ok(Some(to)) => enter(to),
+            Ok(None) => {}
+            Err(()) => computed = true,
+        });
+        if falls_through && from + 1 < n {
+            enter(from + 1);
+        }
+    }
+    if let Some(first) = entered.first_mut() {
+        *first = true;
+    }
+    for (s, entered) in entered.iter_mut().enumerate() {
+        if computed && analysis.is_jumpdest(segments.starts()[s] as usize) {
+            *entered = true;
+        }
+    }
+    for region in regions {
+        let (mut next, mut run) = (0, 0);
+        for &s in region {
+            // See [`MAX_RUN_WITHOUT_ENTRY`].
+            run += 1;
+            if run > MAX_RUN_WITHOUT_ENTRY {
+                entered[s] = true;
+            }
+            if entered[s] {
+                run = 0;
+            }
+            let number = if entered[s] {
+                next += 1;
+                next - 1
+            } else {
+                NO_ENTRY
+            };
+            place[s] = place[s] & !NO_ENTRY | number;
+        }
+    }
 }
 
 /// CPU time of the calling thread: compile cost that does not count the time a (low

@@ -77,6 +77,80 @@ impl Segments {
         self.ops[index] as usize
     }
 
+    /// The segment that segment `index` continues in, for laying out regions: the target of
+    /// its first unconditional jump when that is a constant pushed right before it (a static
+    /// jump, the way code goes from one segment to another), else the next segment. Only a
+    /// layout hint: jumps are lowered and checked as usual.
+    pub(crate) fn layout_next(&self, analysis: &CodeAnalysis, index: usize) -> Option<usize> {
+        let code = analysis.code();
+        let end = self
+            .starts
+            .get(index + 1)
+            .map_or(code.len(), |&e| e as usize);
+        let (mut pc, mut pushed) = (self.starts[index] as usize, None);
+        while pc < end {
+            let op = code[pc];
+            let size = OPCODES[op as usize].immediate as usize;
+            match op {
+                JUMP => return pushed.and_then(|d| self.jumpdest_segment(analysis, d)),
+                STOP | RETURN | REVERT | INVALID | SELFDESTRUCT => break,
+                _ => {}
+            }
+            pushed = (PUSH1..=PUSH4).contains(&op).then(|| {
+                let bytes = &code[(pc + 1).min(code.len())..(pc + 1 + size).min(code.len())];
+                bytes.iter().fold(0usize, |v, &b| v << 8 | b as usize)
+            });
+            pc += 1 + size;
+        }
+        (index + 1 < self.len()).then_some(index + 1)
+    }
+
+    /// Calls `edge` for every JUMP and JUMPI of segment `index`: with the segment it goes to
+    /// when its destination is a constant pushed right before it (`None` when that is no
+    /// JUMPDEST: the jump fails), with `Err(())` when its destination is computed. Returns
+    /// whether execution may fall through into the next segment (no JUMP, STOP, RETURN,
+    /// REVERT, INVALID or SELFDESTRUCT ends it first).
+    pub(crate) fn jumps(
+        &self,
+        analysis: &CodeAnalysis,
+        index: usize,
+        mut edge: impl FnMut(Result<Option<usize>, ()>),
+    ) -> bool {
+        let code = analysis.code();
+        let end = self
+            .starts
+            .get(index + 1)
+            .map_or(code.len(), |&e| e as usize);
+        let (mut pc, mut pushed) = (self.starts[index] as usize, None);
+        while pc < end {
+            let op = code[pc];
+            let size = OPCODES[op as usize].immediate as usize;
+            if op == JUMP || op == JUMPI {
+                edge(pushed.ok_or(()).map(|d| self.jumpdest_segment(analysis, d)));
+            }
+            if matches!(op, JUMP | STOP | RETURN | REVERT | INVALID | SELFDESTRUCT) {
+                return false;
+            }
+            pushed = (PUSH1..=PUSH32).contains(&op).then(|| {
+                let bytes = &code[(pc + 1).min(code.len())..(pc + 1 + size).min(code.len())];
+                // A destination past any code length is no JUMPDEST whatever its exact value.
+                bytes.iter().fold(0usize, |v, &b| {
+                    v.saturating_mul(256).saturating_add(b as usize)
+                })
+            });
+            pc += 1 + size;
+        }
+        true
+    }
+
+    /// The segment a jump to `dest` enters, if `dest` is a JUMPDEST.
+    fn jumpdest_segment(&self, analysis: &CodeAnalysis, dest: usize) -> Option<usize> {
+        if !analysis.is_jumpdest(dest) {
+            return None;
+        }
+        self.starts.binary_search(&(dest as u32)).ok()
+    }
+
     /// Bytes of code in segment `index`.
     pub(crate) fn bytes(&self, index: usize) -> usize {
         let end = self

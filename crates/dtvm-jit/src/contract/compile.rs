@@ -7,7 +7,6 @@ use super::{CallerPolicy, Contract, JitState};
 use crate::compiler::{CompileError, Compiler};
 use crate::policy::{self, thread_cpu_nanos, BACKGROUND_SLICE, CONTRACT_COMPILE_BUDGET_NANOS};
 use crate::{background, stats};
-use std::ops::Range;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::{Arc, TryLockError};
 use std::time::{Duration, Instant};
@@ -20,15 +19,15 @@ enum Who {
 
 impl Contract {
     /// Whether a segment of `segments` is hot (see [`policy::HOT_WORK`]).
-    fn is_hot(&self, segments: &Range<usize>) -> bool {
+    fn is_hot(&self, segments: &[usize]) -> bool {
         segments
-            .clone()
-            .any(|s| self.entries[s].load(Relaxed) >= self.hot_after[s])
+            .iter()
+            .any(|&s| self.entries[s].load(Relaxed) >= self.hot_after[s])
     }
 
     /// Whether compiling `segments`, estimated at `estimate` nanoseconds, fits the contract's
     /// compile budget, or they are hot. Marks the budget spent when it does not fit.
-    fn affordable(&self, segments: &Range<usize>, estimate: u64) -> bool {
+    fn affordable(&self, segments: &[usize], estimate: u64) -> bool {
         let spent = self.counters.compile_nanos.load(Relaxed);
         if !self.budget_spent.load(Relaxed)
             && spent.saturating_add(estimate) <= CONTRACT_COMPILE_BUDGET_NANOS
@@ -49,7 +48,7 @@ impl Contract {
     /// its sizes and its compile time.
     fn log_compiled(
         &self,
-        segments: &Range<usize>,
+        segments: &[usize],
         result: &Result<(cranelift_module::FuncId, usize), CompileError>,
         took_nanos: u64,
         who: Who,
@@ -57,7 +56,7 @@ impl Contract {
         if let Ok((_, code_bytes)) = result {
             tracing::debug!(
                 segments = ?segments,
-                bytecode_bytes = segments.clone().map(|s| self.segments.bytes(s)).sum::<usize>(),
+                bytecode_bytes = segments.iter().map(|&s| self.segments.bytes(s)).sum::<usize>(),
                 code_bytes,
                 compile_us = took_nanos / 1000,
                 by = ?who,
@@ -66,8 +65,13 @@ impl Contract {
         }
     }
 
+    /// The region of segment `s` (an index into `regions`).
+    fn region_of(&self, s: usize) -> usize {
+        (self.place[s] >> policy::LOCAL_BITS) as usize
+    }
+
     /// Estimated compile time of `segments`, in nanoseconds.
-    fn estimate(&self, segments: &Range<usize>) -> u64 {
+    fn estimate(&self, segments: &[usize]) -> u64 {
         policy::estimate(&self.segments, segments)
     }
 
@@ -186,7 +190,7 @@ impl Contract {
                 }
             }
             let Some(compiler) = self.ensure_compiler(state) else {
-                region.clone().for_each(|s| self.refuse(s));
+                region.iter().for_each(|&s| self.refuse(s));
                 self.mark_done(r);
                 continue;
             };
@@ -194,7 +198,8 @@ impl Contract {
             let compiled = compiler.define(
                 &self.analysis,
                 &self.segments,
-                region.clone(),
+                region,
+                Some(r as u32),
                 &self.tables(),
             );
             let took = thread_cpu_nanos().saturating_sub(cpu);
@@ -205,7 +210,7 @@ impl Contract {
                 state.broken = true;
             }
             match compiled {
-                Ok((id, size)) => defined.push((region.clone(), id, size)),
+                Ok((id, size)) => defined.push((region.to_vec(), id, size)),
                 Err(e) => {
                     // Its segments stay with whatever they have (the resolver compiles them
                     // one by one, or they already run single-segment code).
@@ -233,7 +238,7 @@ impl Contract {
     fn publish(
         &self,
         state: &mut JitState,
-        defined: Vec<(Range<usize>, cranelift_module::FuncId, usize)>,
+        defined: Vec<(Vec<usize>, cranelift_module::FuncId, usize)>,
         who: Who,
     ) {
         if defined.is_empty() {
@@ -243,7 +248,7 @@ impl Contract {
         if let Err(e) = compiler.finalize() {
             tracing::warn!(error = %e, "dtvm-jit: finalize failed, segments run interpreted");
             for (segments, _, _) in defined {
-                segments.for_each(|s| self.refuse(s));
+                segments.into_iter().for_each(|s| self.refuse(s));
             }
             return;
         }
@@ -331,7 +336,7 @@ impl Contract {
         if hot {
             // Its whole region (a few milliseconds), which the whole-contract pass would
             // otherwise compile again after this segment alone.
-            let region = self.regions.partition_point(|r| r.end <= s);
+            let region = self.region_of(s);
             self.compile_regions_in(&mut state, [region], Some(deadline), Who::Caller);
         }
         self.compile_segment(&mut state, s, Who::Caller);
@@ -349,7 +354,7 @@ impl Contract {
         if self.slots[s].load(Acquire) != self.stubs.resolve {
             return;
         }
-        if !self.affordable(&(s..s + 1), self.estimate(&(s..s + 1))) {
+        if !self.affordable(&[s], self.estimate(&[s])) {
             // Left to run interpreted until hot.
             return;
         }
@@ -357,14 +362,14 @@ impl Contract {
         let cpu = thread_cpu_nanos();
         let compiled = self
             .ensure_compiler(state)
-            .map(|compiler| compiler.define(&self.analysis, &self.segments, s..s + 1, &tables));
+            .map(|compiler| compiler.define(&self.analysis, &self.segments, &[s], None, &tables));
         let took = thread_cpu_nanos().saturating_sub(cpu);
         self.charge_compile(took);
         if let Some(result) = &compiled {
-            self.log_compiled(&(s..s + 1), result, took, who);
+            self.log_compiled(&[s], result, took, who);
         }
         let defined = match compiled {
-            Some(Ok((id, size))) => Some((s..s + 1, id, size)),
+            Some(Ok((id, size))) => Some((vec![s], id, size)),
             None => {
                 self.refuse(s);
                 None
@@ -395,16 +400,13 @@ impl Contract {
         // Whole regions rather than single segments: the whole-contract pass would compile
         // them again otherwise. A segment whose region is done yet has no code (the region
         // failed) gets compiled alone.
-        let mut regions: Vec<usize> = requested
-            .iter()
-            .map(|&s| self.regions.partition_point(|r| r.end <= s))
-            .collect();
+        let mut regions: Vec<usize> = requested.iter().map(|&s| self.region_of(s)).collect();
         regions.sort_unstable();
         regions.dedup();
         self.compile_regions_in(&mut state, regions, None, Who::Background);
         let mut later = Vec::new();
         for s in requested {
-            let region = self.regions.partition_point(|r| r.end <= s);
+            let region = self.region_of(s);
             if self.region_done[region].load(Relaxed) {
                 self.compile_segment(&mut state, s, Who::Background);
             } else if self.budget_spent.load(Relaxed) && !self.is_hot(&self.regions[region]) {

@@ -3,6 +3,7 @@
 //! exits (success, failure with a status).
 
 use super::*;
+use crate::policy::{LOCAL_BITS, NO_ENTRY};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{BlockCall, JumpTableData};
 use dtvm_core::STACK_LIMIT;
@@ -12,7 +13,7 @@ impl Lower<'_, '_> {
     pub(super) fn switch_block(&mut self) -> Block {
         *self.switch.get_or_insert_with(|| {
             let block = self.b.create_block();
-            for _ in 0..3 {
+            for _ in 0..4 {
                 self.b.append_block_param(block, I64);
             }
             block
@@ -22,21 +23,32 @@ impl Lower<'_, '_> {
     pub(super) fn lower_switch(&mut self, switch: Block) {
         self.b.switch_to_block(switch);
         let params = self.b.block_params(switch).to_vec();
-        let (local, sp, gas) = (params[0], params[1], params[2]);
-        let internal = self.b.ins().iconst(I32, EVMC_INTERNAL_ERROR as i64);
+        let (case, sp, gas, segment) = (params[0], params[1], params[2], params[3]);
+        // A segment without a case (see `policy::plan_entries`) runs in the interpreter.
+        let miss = self.b.create_block();
+        self.b.set_cold_block(miss);
         let pool = &mut self.b.func.dfg.value_lists;
-        // Every caller passes a local index: the default is unreachable.
-        let default = BlockCall::new(self.fail, [BlockArg::Value(internal)], pool);
+        let default = BlockCall::new(miss, [], pool);
         let targets: Vec<BlockCall> = self
-            .segment_blocks
+            .cases
             .iter()
-            .map(|&block| BlockCall::new(block, [BlockArg::Value(sp), BlockArg::Value(gas)], pool))
+            .map(|&local| {
+                let block = self.segment_blocks[local];
+                BlockCall::new(block, [BlockArg::Value(sp), BlockArg::Value(gas)], pool)
+            })
             .collect();
         let table = self
             .b
             .create_jump_table(JumpTableData::new(default, &targets));
-        let local = self.b.ins().ireduce(I32, local);
-        self.b.ins().br_table(local, table);
+        let case = self.b.ins().ireduce(I32, case);
+        self.b.ins().br_table(case, table);
+        self.b.switch_to_block(miss);
+        let interpret = self.b.ins().iconst(I64, self.tables.interpret as i64);
+        self.b.ins().return_call_indirect(
+            self.sigs.tail,
+            interpret,
+            &[self.frame, sp, gas, segment],
+        );
     }
 
     /// Dynamic jumps: validates the destination (its parameter, below 2^32) against the jump
@@ -60,21 +72,26 @@ impl Lower<'_, '_> {
         let not_jumpdest = self.b.ins().icmp_imm_s(IntCC::Equal, entry, 0);
         self.fail_if(not_jumpdest, EVMC_BAD_JUMP_DESTINATION);
         let segment = self.b.ins().iadd_imm_s(entry, -1);
-        let local = self
-            .b
-            .ins()
-            .iadd_imm_s(segment, -(self.segments.start as i64));
-        let inside = self.b.ins().icmp_imm_s(
-            IntCC::UnsignedLessThan,
-            local,
-            self.segment_blocks.len() as i64,
-        );
+        let (inside, case) = match self.region {
+            Some(region) => {
+                let place = self.load_place(segment);
+                let which = self.b.ins().ushr_imm_u(place, LOCAL_BITS as i64);
+                let inside = self.b.ins().icmp_imm_s(IntCC::Equal, which, region as i64);
+                let case = self.b.ins().band_imm_u(place, NO_ENTRY as i64);
+                (inside, case)
+            }
+            None => {
+                let only = self.segments[0] as i64;
+                let inside = self.b.ins().icmp_imm_s(IntCC::Equal, segment, only);
+                (inside, self.b.ins().iconst(I64, 0))
+            }
+        };
         let switch = self.switch_block();
         let out = self.b.create_block();
         self.b.ins().brif(
             inside,
             switch,
-            &[local, sp, gas].map(BlockArg::Value),
+            &[case, sp, gas, segment].map(BlockArg::Value),
             out,
             &[],
         );
@@ -85,6 +102,28 @@ impl Lower<'_, '_> {
         self.b
             .ins()
             .return_call_indirect(self.sigs.tail, target, &[self.frame, sp, gas, segment]);
+    }
+
+    /// The place (see `policy::plan_regions`) of `segment` (I64), zero-extended.
+    fn load_place(&mut self, segment: Value) -> Value {
+        let offset = self.b.ins().ishl_imm_u(segment, 2);
+        let entry = self
+            .b
+            .ins()
+            .iadd_imm_s(offset, self.tables.place.as_ptr() as i64);
+        self.b.ins().uload32(FLAGS, entry, 0)
+    }
+
+    /// The entry switch's case for `segment` (I64), one of the region's.
+    pub(super) fn load_case(&mut self, segment: Value) -> Value {
+        let place = self.load_place(segment);
+        self.b.ins().band_imm_u(place, NO_ENTRY as i64)
+    }
+
+    /// The local index of segment `index` if it is one of the region's.
+    pub(super) fn local_of(&self, index: usize) -> Option<usize> {
+        let at = self.locals.binary_search_by_key(&index, |&(s, _)| s).ok()?;
+        Some(self.locals[at].1)
     }
 
     /// A segment that is a lone JUMPDEST falling through into the next segment of the region
@@ -100,8 +139,7 @@ impl Lower<'_, '_> {
         index: usize,
     ) -> bool {
         let next = index + 1;
-        if self.code[start] != JUMPDEST || end != Some(start + 1) || !self.segments.contains(&next)
-        {
+        if self.code[start] != JUMPDEST || end != Some(start + 1) || self.local_of(next).is_none() {
             return false;
         }
         let info = self.analysis.block(start);
@@ -258,8 +296,8 @@ impl Lower<'_, '_> {
     /// through the slot table otherwise. Terminates the current block.
     pub(super) fn goto_segment(&mut self, index: usize) {
         let sp = self.settle();
-        if self.segments.contains(&index) {
-            let block = self.segment_blocks[index - self.segments.start];
+        if let Some(local) = self.local_of(index) {
+            let block = self.segment_blocks[local];
             self.b
                 .ins()
                 .jump(block, &[sp, self.gas].map(BlockArg::Value));

@@ -1,4 +1,5 @@
-//! Translation of a region (consecutive JUMPDEST segments) to one Cranelift function: the
+//! Translation of a region (JUMPDEST segments laid out by `policy::plan_regions`, or one segment
+//! alone) to one Cranelift function: the
 //! [`Lower`] driver, which walks each segment's instructions and lowers each by its kind in the
 //! opcode list ([`shims::lowering`]).
 //!
@@ -27,6 +28,7 @@ mod vstack;
 pub(crate) use calls::Sigs;
 
 use crate::compiler::{Tables, DONE, OFF_GAS, OFF_SP};
+use crate::policy::NO_ENTRY;
 use crate::segments::{self, Segments};
 use crate::shims::{self, Lowering};
 use ::evmc_vm::sys::*;
@@ -41,7 +43,6 @@ use dtvm_core::opcode::*;
 use dtvm_core::U256;
 use dtvm_runtime::Frame;
 use std::mem::offset_of;
-use std::ops::Range;
 use vstack::{Slot, VStack, Word, MAX_CACHED};
 
 const OFF_BASE: i32 = offset_of!(Frame<'static, 'static>, stack_base) as i32;
@@ -50,18 +51,20 @@ const WORD: i32 = 32;
 /// Frame and stack accesses: aligned, never trapping.
 const FLAGS: MemFlagsData = MemFlagsData::trusted();
 
-/// Translates the segments `segments` (consecutive indices into `all`) into the function `b`
-/// builds.
+/// Translates the segments `segments` (indices into `all`, in layout order) into the function
+/// `b` builds: region `region` of the plan, or (`None`) a single segment.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn lower_region(
     b: FunctionBuilder<'_>,
     config: TargetFrontendConfig,
     analysis: &CodeAnalysis,
     all: &Segments,
-    segments: Range<usize>,
-    tables: &Tables,
+    segments: &[usize],
+    region: Option<u32>,
+    tables: &Tables<'_>,
     sigs: Sigs,
 ) {
-    Lower::new(b, config, analysis, all, segments, tables, sigs).run();
+    Lower::new(b, config, analysis, all, segments, region, tables, sigs).run();
 }
 
 struct Lower<'a, 'f> {
@@ -70,9 +73,17 @@ struct Lower<'a, 'f> {
     analysis: &'a CodeAnalysis,
     code: &'a [u8],
     starts: &'a [u32],
-    tables: &'a Tables,
-    /// The region's segments (global indices).
-    segments: Range<usize>,
+    tables: &'a Tables<'a>,
+    /// The region's segments (global indices), in layout order: a segment's position is its
+    /// local index.
+    segments: &'a [usize],
+    /// The region's number in the plan (its segments' places say it), `None` for a segment
+    /// compiled alone.
+    region: Option<u32>,
+    /// (segment, local index) of the region's segments, sorted by segment.
+    locals: Vec<(usize, usize)>,
+    /// The local indices of the entry switch's cases, in case order.
+    cases: Vec<usize>,
     /// The first block of each of the region's segments, with parameters (sp, gas).
     segment_blocks: Vec<Block>,
     sigs: Sigs,
@@ -86,7 +97,7 @@ struct Lower<'a, 'f> {
     fail_blocks: Vec<(i32, Block)>,
     /// Dynamic jumps, parameters (destination pc, sp, gas); created on first use.
     dispatch: Option<Block>,
-    /// Branch to one of the region's segments, parameters (local index, sp, gas); created on
+    /// Branch to one of the region's segments, parameters (case, sp, gas, segment); created on
     /// first use. (Explicit parameters rather than SSA variables: the SSA builder's cost is
     /// quadratic in the targets of one `br_table`.)
     switch: Option<Block>,
@@ -95,13 +106,15 @@ struct Lower<'a, 'f> {
 }
 
 impl<'a, 'f> Lower<'a, 'f> {
+    #[allow(clippy::too_many_arguments)]
     fn new(
         mut b: FunctionBuilder<'f>,
         config: TargetFrontendConfig,
         analysis: &'a CodeAnalysis,
         all: &'a Segments,
-        segments: Range<usize>,
-        tables: &'a Tables,
+        segments: &'a [usize],
+        region: Option<u32>,
+        tables: &'a Tables<'a>,
         sigs: Sigs,
     ) -> Self {
         let entry = b.create_block();
@@ -116,7 +129,7 @@ impl<'a, 'f> Lower<'a, 'f> {
         b.append_block_param(fail, I32);
         b.set_cold_block(fail);
         let segment_blocks = segments
-            .clone()
+            .iter()
             .map(|_| {
                 let block = b.create_block();
                 b.append_block_param(block, I64);
@@ -132,6 +145,19 @@ impl<'a, 'f> Lower<'a, 'f> {
             starts: all.starts(),
             tables,
             segments,
+            region,
+            locals: {
+                let mut locals: Vec<(usize, usize)> =
+                    segments.iter().enumerate().map(|(l, &s)| (s, l)).collect();
+                locals.sort_unstable();
+                locals
+            },
+            cases: match region {
+                Some(_) => (0..segments.len())
+                    .filter(|&l| tables.place[segments[l]] & NO_ENTRY != NO_ENTRY)
+                    .collect(),
+                None => vec![0],
+            },
             segment_blocks,
             sigs,
             frame,
@@ -150,20 +176,20 @@ impl<'a, 'f> Lower<'a, 'f> {
             let only = lower.segment_blocks[0];
             lower.b.ins().jump(only, &[sp, gas]);
         } else {
-            let first = lower.segments.start as i64;
-            let local = lower.b.ins().iadd_imm_s(params[3], -first);
+            let case = lower.load_case(params[3]);
             let switch = lower.switch_block();
+            let segment = BlockArg::Value(params[3]);
             lower
                 .b
                 .ins()
-                .jump(switch, &[BlockArg::Value(local), sp, gas]);
+                .jump(switch, &[BlockArg::Value(case), sp, gas, segment]);
         }
         lower
     }
 
     fn run(mut self) {
-        for index in self.segments.clone() {
-            self.lower_segment(index);
+        for local in 0..self.segments.len() {
+            self.lower_segment(local);
         }
         // The failure exit: the frame ends with the status in the block parameter. Gas and
         // stack do not matter, a failed frame reports neither.
@@ -193,8 +219,9 @@ impl<'a, 'f> Lower<'a, 'f> {
         self.b.finalize(config);
     }
 
-    fn lower_segment(&mut self, index: usize) {
-        let local = index - self.segments.start;
+    /// Lowers the region's segment `local` (its index in the layout).
+    fn lower_segment(&mut self, local: usize) {
+        let index = self.segments[local];
         let block = self.segment_blocks[local];
         self.b.switch_to_block(block);
         self.sp = self.b.block_params(block)[0];
