@@ -23,8 +23,9 @@ pub(crate) const BACKGROUND_SLICE: Duration = Duration::from_millis(2);
 /// snailtracer is 17-19 us at 512 against 27 us at 1,024 (and 28 at 2,048), where a 1.3 KB
 /// contract costs ~10 us: only 512 keeps big contracts within twice the small ones' cost.
 const REGION_OPS: usize = 512;
-/// Segments per region: each is a block with a `br_table` entry, and a region of thousands of
-/// tiny segments (JUMPDEST runs) would take far longer to compile than its instruction count says.
+/// Segments per region: each is a block (and, where the region can be entered there, a
+/// `br_table` case: `plan_entries`), and a region of thousands of tiny segments (JUMPDEST runs)
+/// would take far longer to compile than its instruction count says.
 const REGION_SEGMENTS: usize = 256;
 
 /// Work in an uncompiled segment (entries times its instructions plus [`ENTRY_WORK`]) after
