@@ -129,6 +129,7 @@ pub(crate) struct Compiler {
     tail_sig: Signature,
     frame_sig: Signature,
     pure_sig: Signature,
+    expand_sig: Signature,
 }
 
 impl Compiler {
@@ -143,11 +144,14 @@ impl Compiler {
         frame_sig.returns.push(AbiParam::new(I32));
         let mut pure_sig = Signature::new(CallConv::SystemV);
         pure_sig.params.push(AbiParam::new(I64));
+        let mut expand_sig = frame_sig.clone();
+        expand_sig.params.push(AbiParam::new(I64));
         Ok(Self {
             module,
             tail_sig,
             frame_sig,
             pure_sig,
+            expand_sig,
         })
     }
 
@@ -197,6 +201,7 @@ impl Compiler {
             let sigs = Sigs {
                 frame: b.import_signature(self.frame_sig.clone()),
                 pure: b.import_signature(self.pure_sig.clone()),
+                expand: b.import_signature(self.expand_sig.clone()),
                 tail: b.import_signature(self.tail_sig.clone()),
             };
             translate::lower_region(b, config, analysis, all, segments, region, tables, sigs);

@@ -22,6 +22,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pub(crate) type FrameHelper = unsafe extern "C" fn(*mut Frame<'_, '_>) -> i32;
 pub(crate) type PureHelper = unsafe extern "C" fn(*mut [U256; 3]);
+/// The memory expansion helper's signature, `fn(*mut Frame, offset) -> status` (see
+/// [`expand_word`]).
+pub(crate) type ExpandHelper = unsafe extern "C" fn(*mut Frame<'_, '_>, u64) -> i32;
 
 /// How the translator lowers an opcode, by its kind in the opcode list.
 #[derive(Clone, Copy)]
@@ -91,6 +94,14 @@ unsafe extern "C" fn frame_helper_of<const OP: u8>(frame: *mut Frame<'_, '_>) ->
     // exclusively borrowed frame it was given; the block's stack bounds were checked.
     let f = unsafe { &mut *frame };
     guard(|| run_body(OP, f))
+}
+
+/// MLOAD's and MSTORE's memory expansion ([`ins::expand_word`]) for compiled code that
+/// accesses the word inline; gas as for a frame helper that uses it. The stack is not read.
+pub(crate) unsafe extern "C" fn expand_word(frame: *mut Frame<'_, '_>, offset: u64) -> i32 {
+    // SAFETY: as for `frame_helper_of`.
+    let f = unsafe { &mut *frame };
+    guard(|| ins::expand_word(f, offset))
 }
 
 unsafe extern "C" fn pure_helper_of<const OP: u8>(args: *mut [U256; 3]) {

@@ -15,6 +15,8 @@ pub(crate) struct Sigs {
     pub(crate) frame: SigRef,
     /// Pure helpers, `fn(*mut [U256; 3])`.
     pub(crate) pure: SigRef,
+    /// The memory expansion helper, `fn(*mut Frame, u64) -> i32`.
+    pub(crate) expand: SigRef,
     /// Segments and stubs, `fn(frame, sp, gas, segment) -> u64` (`tail`).
     pub(crate) tail: SigRef,
 }

@@ -22,6 +22,15 @@ pub fn mload(f: &mut Frame<'_, '_>) -> OpResult {
     Ok(())
 }
 
+/// MLOAD's and MSTORE's expansion without the access, for compiled code that reads or writes
+/// the word itself: makes the word at `offset` addressable, charging the expansion. An offset of
+/// 2^64 or more may be passed as `u64::MAX`, which fails alike (out of gas).
+#[inline]
+pub fn expand_word(f: &mut Frame<'_, '_>, offset: u64) -> OpResult {
+    let o = small_offset(&U256::from(offset), 32)?;
+    f.memory.expand(&mut f.gas_left, o, 32)
+}
+
 /// MSTORE: writes a word at a memory offset, charging the expansion.
 #[inline]
 pub fn mstore(f: &mut Frame<'_, '_>) -> OpResult {
