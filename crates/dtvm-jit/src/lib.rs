@@ -73,7 +73,7 @@ pub fn execute(
         return ExecutionResult::new(EVMC_SUCCESS, msg.gas().max(0), 0, Vec::new());
     }
     let Some(stubs) = contract::shared_stubs() else {
-        return interpret(ctx, rev, msg, code);
+        return interpret(ctx, rev, msg, code, dtvm_core::analysis::code_hash(code));
     };
     let deadline = std::time::Instant::now() + policy::CALL_COMPILE_BUDGET;
     let key = code_cache::key(code, rev);
@@ -98,7 +98,7 @@ pub fn execute_tiered(
 ) -> ExecutionResult {
     match contract::shared_stubs() {
         Some(stubs) if !code.is_empty() => tiered::execute(ctx, rev, msg, code, stubs),
-        _ => interpret(ctx, rev, msg, code),
+        _ => interpret(ctx, rev, msg, code, dtvm_core::analysis::code_hash(code)),
     }
 }
 
@@ -109,22 +109,12 @@ pub fn clear_cache() {
     tiered::clear_heat();
 }
 
-/// The interpreter, for a machine Cranelift cannot target.
+/// The interpreter, for tiered mode's cold calls and a machine Cranelift cannot target;
+/// `code_hash` is `dtvm_core::analysis::code_hash(code)` (tiered has it already).
 /// Out of line: inlined, the interpreter loop's frame would sit in `execute`'s, which stays on
 /// the native stack at every call level.
 #[inline(never)]
 pub(crate) fn interpret(
-    ctx: &mut ExecutionContext<'_>,
-    rev: Revision,
-    msg: &ExecutionMessage<'_>,
-    code: &[u8],
-) -> ExecutionResult {
-    dtvm_interp::execute(ctx, rev, msg, code)
-}
-
-/// [`interpret`] for tiered mode's cold calls, which have hashed `code` already.
-#[inline(never)]
-pub(crate) fn interpret_hashed(
     ctx: &mut ExecutionContext<'_>,
     rev: Revision,
     msg: &ExecutionMessage<'_>,

@@ -82,27 +82,13 @@ impl Segments {
     /// jump, the way code goes from one segment to another), else the next segment. Only a
     /// layout hint: jumps are lowered and checked as usual.
     pub(crate) fn layout_next(&self, analysis: &CodeAnalysis, index: usize) -> Option<usize> {
-        let code = analysis.code();
-        let end = self
-            .starts
-            .get(index + 1)
-            .map_or(code.len(), |&e| e as usize);
-        let (mut pc, mut pushed) = (self.starts[index] as usize, None);
-        while pc < end {
-            let op = code[pc];
-            let size = OPCODES[op as usize].immediate as usize;
-            match op {
-                JUMP => return pushed.and_then(|d| self.jumpdest_segment(analysis, d)),
-                STOP | RETURN | REVERT | INVALID | SELFDESTRUCT => break,
-                _ => {}
+        let mut jump = None;
+        self.walk_jumps(analysis, index, |op, dest| {
+            if op == JUMP {
+                jump = Some(dest.and_then(|d| self.jumpdest_segment(analysis, d)));
             }
-            pushed = (PUSH1..=PUSH4).contains(&op).then(|| {
-                let bytes = &code[(pc + 1).min(code.len())..(pc + 1 + size).min(code.len())];
-                bytes.iter().fold(0usize, |v, &b| v << 8 | b as usize)
-            });
-            pc += 1 + size;
-        }
-        (index + 1 < self.len()).then_some(index + 1)
+        });
+        jump.unwrap_or_else(|| (index + 1 < self.len()).then_some(index + 1))
     }
 
     /// Calls `edge` for every JUMP and JUMPI of segment `index`: with the segment it goes to
@@ -116,6 +102,20 @@ impl Segments {
         index: usize,
         mut edge: impl FnMut(Result<Option<usize>, ()>),
     ) -> bool {
+        self.walk_jumps(analysis, index, |_, dest| {
+            edge(dest.ok_or(()).map(|d| self.jumpdest_segment(analysis, d)))
+        })
+    }
+
+    /// Walks segment `index`'s live code, calling `jump(op, destination)` for every JUMP and
+    /// JUMPI, with the destination when it is a constant pushed right before it. Returns
+    /// whether execution may fall through into the next segment.
+    fn walk_jumps(
+        &self,
+        analysis: &CodeAnalysis,
+        index: usize,
+        mut jump: impl FnMut(u8, Option<usize>),
+    ) -> bool {
         let code = analysis.code();
         let end = self
             .starts
@@ -126,7 +126,7 @@ impl Segments {
             let op = code[pc];
             let size = OPCODES[op as usize].immediate as usize;
             if op == JUMP || op == JUMPI {
-                edge(pushed.ok_or(()).map(|d| self.jumpdest_segment(analysis, d)));
+                jump(op, pushed);
             }
             if matches!(op, JUMP | STOP | RETURN | REVERT | INVALID | SELFDESTRUCT) {
                 return false;

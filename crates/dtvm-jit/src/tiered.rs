@@ -114,7 +114,7 @@ pub(crate) fn execute(
     let promoted = code_cache::lookup(&key, code);
     let result = match &promoted {
         Some(contract) => run_promoted(ctx, rev, msg, contract),
-        None => crate::interpret_hashed(ctx, rev, msg, code, key.0),
+        None => crate::interpret(ctx, rev, msg, code, key.0),
     };
     let took = (start.elapsed().as_nanos() as u64).max(1);
     let own = took.saturating_sub(NESTED_NANOS.get()).max(1);
