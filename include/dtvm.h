@@ -15,8 +15,9 @@
  * of crates/evmc-sys.
  *
  * Options (evmc_vm::set_option, or "libdtvm.so,mode=interpreter" with EVMC's loader):
- *   mode                 interpreter | multipass | lazy
+ *   mode                 tiered (the default) | interpreter | multipass | lazy
  *   enable_lazy_compile  true | false | 1 | 0
+ *   trace, jit_* and tiered_* settings: see README.md's options table
  * See README.md for their semantics and the DTVM_EVM_* environment variables.
  */
 #ifndef EVMC_H
@@ -384,8 +385,9 @@ extern "C" {
 #endif
 
 /*
- * Creates a dtvm VM; release it with vm->destroy(vm). The environment variables DTVM_EVM_MODE
- * and DTVM_EVM_LAZY_COMPILE are read here. Returns NULL only on an internal failure.
+ * Creates a dtvm VM; release it with vm->destroy(vm). The environment variables DTVM_EVM_MODE,
+ * DTVM_EVM_LAZY_COMPILE and the JIT's DTVM_EVM_* settings are read here. Returns NULL only on an
+ * internal failure.
  */
 struct evmc_vm* evmc_create_dtvm(void);
 
