@@ -141,10 +141,11 @@ thread_local! {
     static POOL: RefCell<Pool> = RefCell::new(Pool::default());
 }
 
-/// Largest memory buffer worth keeping for reuse.
-const POOLED_MEMORY_LIMIT: usize = 1 << 20;
+/// Largest memory buffer worth keeping for reuse: a vector grows to at most twice
+/// [`memory::MAPPED_FROM`] before a memory moves into a mapping (which `Memory` keeps itself).
+const POOLED_MEMORY_LIMIT: usize = 2 * memory::MAPPED_FROM;
 /// Buffers of each kind a thread keeps: more than the call depth of almost every transaction,
-/// at most 2 MB of stacks and 32 MB of memories.
+/// at most 2 MB of stacks and 16 MB of memories.
 const POOLED_BUFFERS: usize = 32;
 
 fn take_buffers() -> (Box<StackSpace>, Vec<u8>) {

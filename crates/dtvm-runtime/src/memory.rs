@@ -4,11 +4,12 @@
 //! into an anonymous mapping of its own, whose pages the kernel commits on first write and
 //! `munmap` returns: memory a program expands but never writes (a CALL's 1 MB argument area,
 //! 1,024 deep in `static_Call1MB1024Calldepth`) then costs address space, not resident memory,
-//! and a finished frame's memory goes back to the OS. Each thread keeps its last finished
-//! mapping (up to 16 MB) for its next frame, zeroing only what was used, so a contract that
-//! needs a big memory on every call pays neither fresh page faults nor a move every time. Left to the allocator, big buffers come
+//! and a finished frame's memory goes back to the OS. Left to the allocator, big buffers come
 //! from the heap once glibc's dynamic mmap threshold has risen past their size (after the
 //! first such buffer is freed), and zeroing them commits every page: 552 MB for that test.
+//! Each thread keeps its last finished mapping (up to 16 MB) for its next frame, zeroing only
+//! what was used, so a contract that needs a big memory on every call pays neither fresh page
+//! faults nor a move every time.
 
 use crate::Status;
 use ::evmc_vm::sys::{EVMC_OUT_OF_GAS, EVMC_OUT_OF_MEMORY};
@@ -31,8 +32,8 @@ pub struct Memory {
     len: usize,
     data: Vec<u8>,
     mapping: Option<mapping::Mapping>,
-    /// The mapping's bytes from here on are zero (kernel pages nothing has written; a reused
-    /// mapping was written up to where its last user's memory reached).
+    /// The mapping's bytes from `max(clean_from, len)` on are zero (kernel pages nothing has
+    /// written; a reused mapping was written up to where its last user's memory reached).
     clean_from: usize,
     /// Growth up to here only sets `len`: the mapping's bytes in `[len, ready)` are zero (0
     /// without a mapping). Past `clean_from`, it is the mapping's capacity.
@@ -51,9 +52,9 @@ impl Memory {
     /// Offset of the length in bytes (a `usize`) in `Memory`.
     pub const OFFSET_LEN: usize = std::mem::offset_of!(Memory, len);
 
-    /// Wraps a (possibly recycled) buffer; it is cleared first.
-    /// A thread's kept mapping, if any, goes to its next frame instead: a contract that needs
-    /// a big memory on every call then grows it in place, without moving its first bytes.
+    /// Wraps a (possibly recycled) buffer; it is cleared first. A thread's kept mapping, if any,
+    /// holds the bytes instead: a contract that needs a big memory on every call then grows it
+    /// in place, without moving its first bytes.
     pub fn from_buffer(mut data: Vec<u8>) -> Self {
         data.clear();
         let mut memory = Self {
@@ -75,7 +76,6 @@ impl Memory {
     /// The vector, for the next frame to reuse (a mapping goes to this thread's cache).
     pub fn into_buffer(mut self) -> Vec<u8> {
         if let Some(m) = self.mapping.take() {
-            // Growth within `ready` does not move `clean_from`: `len` may be past it.
             mapping::keep(m, self.clean_from.max(self.len));
         }
         self.data
@@ -170,7 +170,6 @@ impl Memory {
             if new_len >= self.clean_from || self.ready >= self.clean_from {
                 self.ready = m.capacity();
             }
-            self.clean_from = self.clean_from.max(new_len);
         }
         self.len = new_len;
         Ok(())
