@@ -2,12 +2,28 @@
 //! jump destinations, basic blocks with their static gas and stack bounds, JUMPDEST segments.
 //!
 //! A basic block starts at pc 0, at every JUMPDEST, and after every instruction whose
-//! [`Flow`](crate::opcode::Flow) is not `Next`. Engines charge a block's static gas and check its
-//! stack bounds once, on entry. This is exact: a block that would fail part-way fails the frame
+//! [`Flow`](crate::opcode::Flow) is not `Next`. Engines charge static gas and check stack bounds
+//! once per block, on entry. This is exact: a block that would fail part-way fails the frame
 //! either way (all gas consumed), and instructions that observe the gas left end their block, so
 //! they see exactly the gas a per-instruction charge would leave.
+//!
+//! The same argument covers a *run*: basic blocks that fall into one another through JUMPDESTs,
+//! each but the last made of instructions that cannot fail once checked and charge no dynamic
+//! gas ([`OpInfo::fallible`](crate::opcode::OpInfo::fallible)). Nothing in a run branches, ends
+//! the frame or observes gas before its last block, and what that block does sees the gas a
+//! per-block charge leaves. [`CodeAnalysis::block`] gives
+//! at each block start the requirements of the rest of its run, so an engine that charges on entry
+//! by a jump or after a block-ending instruction, and not when it falls into a JUMPDEST, does one
+//! check per run: the interpreter, for which JUMPDEST-dense code is otherwise a check per byte.
+//! The JIT charges per basic block ([`CodeAnalysis::basic_block`]): its JUMPDEST segments are
+//! entered both ways, and a fall-through check costs it one compare.
+//!
+//! Which failure a frame reports (out of gas, stack underflow or overflow) is decided per basic
+//! block, in `Frame::begin_block`'s order, and every engine reports the same: a run that fails its
+//! check is certain to fail (nothing in it can branch away), so the interpreter then runs it block
+//! by block to fail where compiled code does.
 
-use crate::gas::static_gas_table;
+use crate::gas::{static_gas_table, GasTable};
 use crate::opcode::{JUMPDEST, OPCODES, PUSH1, PUSH32};
 use crate::{Revision, STACK_LIMIT};
 use std::collections::HashMap;
@@ -21,7 +37,7 @@ pub const UNDEFINED_MARK: u8 = 0x0c;
 /// Padding after the code: a PUSH32 at the very end reads zeros, then execution meets STOP.
 pub const CODE_PADDING: usize = 33;
 
-/// Static requirements of the basic block starting at a pc.
+/// Static requirements of a block or run starting at a pc (see the module docs).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(C)]
 pub struct BlockInfo {
@@ -44,7 +60,10 @@ pub struct CodeAnalysis {
     /// zero bytes.
     exec_code: Box<[u8]>,
     jumpdest_bits: Box<[u64]>,
-    /// Indexed by pc; meaningful only where a block starts.
+    /// The JUMPDESTs that execution falling into them reaches inside a run (see the module docs).
+    run_joins: Box<[u64]>,
+    /// Indexed by pc; meaningful only where a block starts: the requirements from there to the
+    /// end of its run.
     blocks: Box<[BlockInfo]>,
     /// Start pcs of the JUMPDEST segments: 0, then every valid JUMPDEST.
     segment_starts: Box<[u32]>,
@@ -52,7 +71,7 @@ pub struct CodeAnalysis {
 
 impl CodeAnalysis {
     /// Analyses `code` at `rev`: the executable copy, the valid JUMPDESTs, the requirements of
-    /// every basic block and the JUMPDEST segment starts.
+    /// every block's run and the JUMPDEST segment starts.
     pub fn new(code: &[u8], rev: Revision) -> Self {
         let len = code.len();
         let gas = static_gas_table(rev);
@@ -60,10 +79,7 @@ impl CodeAnalysis {
         exec_code.extend_from_slice(code);
         exec_code.resize(len + CODE_PADDING, 0);
         let mut jumpdest_bits = vec![0u64; len.div_ceil(64)];
-        let mut blocks = vec![BlockInfo::default(); len + CODE_PADDING];
         let mut segment_starts = vec![0u32];
-
-        let mut block = BlockBuilder::new(0);
         let mut pc = 0;
         while pc < len {
             let op = code[pc];
@@ -72,35 +88,42 @@ impl CodeAnalysis {
                 if pc != 0 {
                     segment_starts.push(pc as u32);
                 }
-                if pc != block.start {
-                    block.finish(&mut blocks);
-                    block = BlockBuilder::new(pc);
+            }
+            if !OPCODES[op as usize].defined_in(rev) {
+                exec_code[pc] = UNDEFINED_MARK;
+            }
+            pc = next_pc(code, pc);
+        }
+
+        let mut blocks = vec![BlockInfo::default(); len + CODE_PADDING];
+        let mut run_joins = vec![0u64; len.div_ceil(64)];
+        // The basic blocks of the current run, in order.
+        let mut run: Vec<BlockBuilder> = Vec::new();
+        let mut pc = 0;
+        while pc < len {
+            let (block, end, run_goes_on) = scan_block(code, pc, rev, gas);
+            run.push(block);
+            if run_goes_on {
+                run_joins[end / 64] |= 1 << (end % 64);
+            } else {
+                // Each start gets the sum of its block and every later one of the run.
+                let mut rest = run.pop().expect("the block just pushed");
+                blocks[rest.start] = rest.info();
+                while let Some(earlier) = run.pop() {
+                    rest = earlier.then(&rest);
+                    blocks[rest.start] = rest.info();
                 }
             }
-            let info = &OPCODES[op as usize];
-            let defined = info.defined_in(rev);
-            if !defined {
-                exec_code[pc] = UNDEFINED_MARK;
-            } else {
-                block.add(gas[op as usize], info.stack_in, info.stack_out);
-            }
-            pc += 1 + if (PUSH1..=PUSH32).contains(&op) {
-                info.immediate as usize
-            } else {
-                0
-            };
-            if info.ends_block(rev) {
-                block.finish(&mut blocks);
-                block = BlockBuilder::new(pc.min(len));
-            }
+            pc = end;
         }
-        block.finish(&mut blocks);
+        debug_assert!(run.is_empty(), "the last block ends at the end of the code");
 
         Self {
             rev,
             code: code.into(),
             exec_code: exec_code.into_boxed_slice(),
             jumpdest_bits: jumpdest_bits.into_boxed_slice(),
+            run_joins: run_joins.into_boxed_slice(),
             blocks: blocks.into_boxed_slice(),
             segment_starts: segment_starts.into_boxed_slice(),
         }
@@ -130,10 +153,32 @@ impl CodeAnalysis {
         dest < self.code.len() && self.jumpdest_bits[dest / 64] & (1 << (dest % 64)) != 0
     }
 
-    /// The block starting at `pc` (a block start; see the module docs).
+    /// Whether execution that falls into the JUMPDEST at `pc` stays inside a run (whose
+    /// requirements were checked at its start, this JUMPDEST's block included).
+    #[inline]
+    pub fn continues_run(&self, pc: usize) -> bool {
+        self.run_joins[pc / 64] & (1 << (pc % 64)) != 0
+    }
+
+    /// The run from the block start `pc` to its end: the requirements to check on entering
+    /// `pc` other than by falling into a JUMPDEST (see the module docs). Default (nothing to
+    /// check) at a pc that starts no block.
     #[inline]
     pub fn block(&self, pc: usize) -> BlockInfo {
         self.blocks[pc]
+    }
+
+    /// The basic block starting at `pc` alone, for an engine that checks every basic block.
+    /// Walks the block: O(its length). Default at a pc that starts no block, as [`block`](
+    /// Self::block) (a run's requirements cover its first block's, so a default run has only
+    /// default blocks).
+    pub fn basic_block(&self, pc: usize) -> BlockInfo {
+        if self.blocks[pc] == BlockInfo::default() {
+            return BlockInfo::default();
+        }
+        scan_block(&self.code, pc, self.rev, static_gas_table(self.rev))
+            .0
+            .info()
     }
 
     /// Start pcs of the JUMPDEST segments, ascending: 0 then each JUMPDEST.
@@ -146,15 +191,60 @@ impl CodeAnalysis {
         self.code.len()
             + self.exec_code.len()
             + self.jumpdest_bits.len() * 8
+            + self.run_joins.len() * 8
             + self.blocks.len() * std::mem::size_of::<BlockInfo>()
             + self.segment_starts.len() * 4
     }
 }
 
+/// The pc of the instruction after the one at `pc` (past a PUSH's immediate).
+#[inline]
+fn next_pc(code: &[u8], pc: usize) -> usize {
+    let op = code[pc];
+    pc + 1
+        + if (PUSH1..=PUSH32).contains(&op) {
+            OPCODES[op as usize].immediate as usize
+        } else {
+            0
+        }
+}
+
+/// Sums the basic block starting at `start` (< code length): it ends after an instruction that
+/// ends blocks, before a JUMPDEST, or at the end of the code. Returns it, the pc after it, and
+/// whether its run goes on: execution falls from it into a JUMPDEST and none of its instructions
+/// is fallible.
+fn scan_block(
+    code: &[u8],
+    start: usize,
+    rev: Revision,
+    gas: &GasTable,
+) -> (BlockBuilder, usize, bool) {
+    let mut block = BlockBuilder::new(start);
+    let mut pc = start;
+    let mut infallible = true;
+    while pc < code.len() {
+        let op = code[pc];
+        if op == JUMPDEST && pc != start {
+            return (block, pc, infallible);
+        }
+        let info = &OPCODES[op as usize];
+        if info.defined_in(rev) {
+            block.add(gas[op as usize], info.stack_in, info.stack_out);
+        }
+        infallible &= !info.fallible;
+        pc = next_pc(code, pc);
+        if info.ends_block(rev) {
+            break;
+        }
+    }
+    (block, pc.min(code.len()), false)
+}
+
+#[derive(Clone, Copy)]
 struct BlockBuilder {
     start: usize,
     gas: u64,
-    /// Stack height relative to the entry height.
+    /// Stack height at the end relative to the entry height.
     height: i32,
     req: i32,
     growth: i32,
@@ -178,13 +268,24 @@ impl BlockBuilder {
         self.growth = self.growth.max(self.height);
     }
 
-    fn finish(&self, blocks: &mut [BlockInfo]) {
+    /// This block followed by `later`, as one (starting here).
+    fn then(&self, later: &BlockBuilder) -> BlockBuilder {
+        BlockBuilder {
+            start: self.start,
+            gas: self.gas + later.gas,
+            height: self.height + later.height,
+            req: self.req.max(later.req - self.height),
+            growth: self.growth.max(self.height + later.growth),
+        }
+    }
+
+    fn info(&self) -> BlockInfo {
         let limit = STACK_LIMIT as i32 + 1;
-        blocks[self.start] = BlockInfo {
+        BlockInfo {
             gas: self.gas.min(u32::MAX as u64) as u32,
             stack_req: self.req.min(limit) as u16,
             stack_max_growth: self.growth.min(limit) as u16,
-        };
+        }
     }
 }
 
@@ -289,7 +390,7 @@ mod tests {
         let code = [PUSH1, 1, PUSH1, 2, ADD, POP, JUMPDEST, ADD, GAS, STOP];
         let a = CodeAnalysis::new(&code, CANCUN);
         assert_eq!(
-            a.block(0),
+            a.basic_block(0),
             BlockInfo {
                 gas: 3 + 3 + 3 + 2,
                 stack_req: 0,
@@ -297,12 +398,24 @@ mod tests {
             }
         );
         // JUMPDEST ADD GAS: GAS observes gas, so it closes the block.
+        let from_jumpdest = BlockInfo {
+            gas: 1 + 3 + 2,
+            stack_req: 2,
+            stack_max_growth: 0,
+        };
+        assert_eq!(a.basic_block(6), from_jumpdest);
+        // Entered by a jump, the JUMPDEST's run is its basic block; entered at 0, the run goes
+        // on through the JUMPDEST, and the ADD after it needs two items that the first block
+        // leaves as it found them.
+        assert_eq!(a.block(6), from_jumpdest);
+        // Inside a block (where the JIT may cut a long segment) there is nothing to check.
+        assert_eq!(a.basic_block(2), BlockInfo::default());
         assert_eq!(
-            a.block(6),
+            a.block(0),
             BlockInfo {
-                gas: 1 + 3 + 2,
+                gas: 3 + 3 + 3 + 2 + 1 + 3 + 2,
                 stack_req: 2,
-                stack_max_growth: 0
+                stack_max_growth: 2
             }
         );
         assert_eq!(
@@ -310,6 +423,36 @@ mod tests {
             BlockInfo {
                 gas: 0,
                 stack_req: 0,
+                stack_max_growth: 0
+            }
+        );
+    }
+
+    #[test]
+    fn runs_end_after_fallible_instructions() {
+        // PUSH0 MLOAD JUMPDEST ADD STOP: MLOAD may charge memory growth, so the gas left it sees
+        // must not include the next block's charge.
+        let code = [PUSH0, MLOAD, JUMPDEST, ADD, STOP];
+        let a = CodeAnalysis::new(&code, CANCUN);
+        assert_eq!(a.block(0), a.basic_block(0));
+        assert!(!a.continues_run(2));
+        // PUSH0 JUMPDEST JUMPDEST POP STOP: one run of three blocks.
+        let code = [PUSH0, JUMPDEST, JUMPDEST, POP, STOP];
+        let a = CodeAnalysis::new(&code, CANCUN);
+        assert_eq!(
+            a.block(0),
+            BlockInfo {
+                gas: 2 + 1 + 1 + 2,
+                stack_req: 0,
+                stack_max_growth: 1
+            }
+        );
+        assert!(a.continues_run(1) && a.continues_run(2));
+        assert_eq!(
+            a.block(2),
+            BlockInfo {
+                gas: 1 + 2,
+                stack_req: 1,
                 stack_max_growth: 0
             }
         );

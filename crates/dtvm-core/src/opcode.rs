@@ -228,6 +228,10 @@ pub struct OpInfo {
     pub since: Option<Revision>,
     /// Its effect on control flow.
     pub flow: Flow,
+    /// Whether it can fail, or charge gas beyond its static cost, once its block's checks have
+    /// passed (kinds `frame` and `exit`). Such an instruction ends a run of blocks
+    /// (`crate::analysis`): what it does may depend on the gas left.
+    pub fallible: bool,
 }
 
 impl OpInfo {
@@ -254,6 +258,7 @@ const UNDEFINED: OpInfo = OpInfo {
     base_gas: 0,
     since: None,
     flow: Flow::Terminates,
+    fallible: true,
 };
 
 /// The immediate bytes a kind reads after its opcode.
@@ -263,6 +268,19 @@ macro_rules! immediate {
     };
     ($($kind:tt)*) => {
         0
+    };
+}
+
+/// Whether a kind's body can fail (returns a status) once its block's checks passed.
+macro_rules! fallible {
+    (frame($($body:tt)*)) => {
+        true
+    };
+    (exit($($body:tt)*)) => {
+        true
+    };
+    ($($kind:tt)*) => {
+        false
     };
 }
 
@@ -309,6 +327,7 @@ macro_rules! define_opcodes {
                     base_gas: $gas,
                     since: Some(crate::$since),
                     flow: Flow::$flow,
+                    fallible: fallible!($kind $(($($args)*))?),
                 };
             )*
             t

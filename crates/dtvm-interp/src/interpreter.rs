@@ -2,13 +2,19 @@
 //! arm per instruction, by its kind. Pure word operations and stack/control instructions run
 //! inline; the rest call the shared bodies in [`dtvm_runtime::instructions`].
 //!
-//! The loop is generic over a [`Step`] hook. Untraced runs use [`Untraced`], whose hook is empty
-//! and whose blocks are checked once on entry; the traced run (`crate::trace`) is a separate
-//! instance of the same loop that checks gas and stack per instruction instead, so tracing costs
-//! an untraced run nothing, not even a branch per instruction.
+//! Untraced runs check gas and stack once per *run* of blocks (`dtvm_core::analysis`): on entry,
+//! after a jump and after an instruction that ends a block, never when falling into a JUMPDEST,
+//! which is then a no-op as in the EVM's own definition. A run that fails its check will fail;
+//! the loop goes on in its `EXACT` instance, which checks every basic block as compiled code does,
+//! so every engine reports the same failure.
+//!
+//! The loop is generic over a [`Step`] hook. Untraced runs use [`Untraced`], whose hook is empty;
+//! the traced run (`crate::trace`) is a separate instance of the same loop that checks gas and
+//! stack per instruction instead, so tracing costs an untraced run nothing, not even a branch per
+//! instruction.
 
 use ::evmc_vm::sys::*;
-use dtvm_core::analysis::UNDEFINED_MARK;
+use dtvm_core::analysis::{BlockInfo, UNDEFINED_MARK};
 use dtvm_core::opcode::JUMPDEST;
 use dtvm_core::U256;
 use dtvm_runtime::instructions::{self as ins, OpResult};
@@ -29,6 +35,29 @@ fn push_value(code: &[u8], pc: usize, n: usize) -> U256 {
         let bytes = unsafe { *(code.as_ptr().add(pc + 1) as *const [u8; 32]) };
         U256::from_be_bytes(bytes) >> (8 * (32 - n))
     }
+}
+
+/// The first pc from `pc` on that is not a JUMPDEST. Falling through JUMPDESTs inside a checked
+/// run does nothing, so a run of them (code that pads jump targets, JUMPDEST-dense benchmarks)
+/// is crossed eight bytes per step instead of one dispatch each. The code's zero padding ends the
+/// scan.
+#[inline(always)]
+fn skip_jumpdests(code: &[u8], mut pc: usize) -> usize {
+    const EIGHT: u64 = u64::from_ne_bytes([JUMPDEST; 8]);
+    while pc + 8 <= code.len() {
+        // SAFETY: the 8 bytes at pc lie within `code`.
+        let bytes = unsafe { (code.as_ptr().add(pc) as *const u64).read_unaligned() };
+        if bytes != EIGHT {
+            break;
+        }
+        pc += 8;
+    }
+    // SAFETY: the padding ends with a zero byte, which is not a JUMPDEST, so the loop stops
+    // inside `code`.
+    while unsafe { *code.get_unchecked(pc) } == JUMPDEST {
+        pc += 1;
+    }
+    pc
 }
 
 /// Reads a stack word as four 8-byte loads. Arithmetic results reach the stack as four 8-byte
@@ -71,7 +100,8 @@ pub enum Exit {
     /// The frame ended with this status.
     Done(Status),
     /// Execution reached the JUMPDEST at this pc, the start of another segment (only from
-    /// [`run_segment`]). Its block has not been entered yet.
+    /// [`run_segment`]). Its block has not been entered yet: gas and stack were checked up to
+    /// here, as if the JUMPDEST were entered by a jump next.
     Segment(usize),
 }
 
@@ -79,7 +109,7 @@ pub enum Exit {
 /// line and the instruction's own gas and stack checks.
 pub(crate) trait Step {
     /// Whether the hook runs. When it does, gas and stack are checked per instruction by
-    /// [`Step::before`] and the per-block checks (`Frame::begin_block`) are skipped: a trace must
+    /// [`Step::before`] and the per-run checks (`Frame::begin_run`) are skipped: a trace must
     /// show every instruction that runs before the one that fails, with the gas a
     /// per-instruction charge leaves.
     const ON: bool;
@@ -101,7 +131,8 @@ impl Step for Untraced {
     }
 }
 
-/// Runs `frame` from `pc` (which must be a block start) until the frame ends; returns its status.
+/// Runs `frame` from `pc` (which must be a block start, entered as by a jump) until the frame
+/// ends; returns its status.
 pub fn run(f: &mut Frame<'_, '_>, pc: usize) -> Status {
     run_with(f, pc, &Untraced)
 }
@@ -109,31 +140,41 @@ pub fn run(f: &mut Frame<'_, '_>, pc: usize) -> Status {
 /// [`run`] with a step hook.
 #[inline]
 pub(crate) fn run_with<S: Step>(f: &mut Frame<'_, '_>, pc: usize, step: &S) -> Status {
-    match run_impl::<false, S>(f, pc, step) {
+    match run_impl::<false, false, S>(f, pc, step) {
         Exit::Done(status) => status,
         Exit::Segment(_) => unreachable!("whole-frame runs do not stop at segments"),
     }
 }
 
 /// Runs the JUMPDEST segment that starts at `pc` (0 or a JUMPDEST; more generally any block
-/// start) until the frame ends or execution reaches another JUMPDEST. The JIT uses this for
-/// segments it does not compile, so a frame can move between compiled and interpreted segments.
+/// start, or a pc inside a block that compiled code has checked) until the frame ends or
+/// execution reaches another JUMPDEST. The JIT uses this for segments it does not compile, so a
+/// frame can move between compiled and interpreted segments.
 pub fn run_segment(f: &mut Frame<'_, '_>, pc: usize) -> Exit {
-    run_impl::<true, Untraced>(f, pc, &Untraced)
+    run_impl::<true, false, Untraced>(f, pc, &Untraced)
+}
+
+/// Goes on from the block start `pc`, whose run failed its check, checking each basic block.
+#[cold]
+#[inline(never)]
+fn run_exact<const STOP_AT_SEGMENT: bool, S: Step>(
+    f: &mut Frame<'_, '_>,
+    pc: usize,
+    step: &S,
+) -> Exit {
+    run_impl::<STOP_AT_SEGMENT, true, S>(f, pc, step)
 }
 
 // `with_frame!` reloads `sp` after every call, including before a return that does not read it.
 #[allow(unused_assignments)]
 #[inline(always)]
-fn run_impl<const STOP_AT_SEGMENT: bool, S: Step>(
+fn run_impl<const STOP_AT_SEGMENT: bool, const EXACT: bool, S: Step>(
     f: &mut Frame<'_, '_>,
     mut pc: usize,
     step: &S,
 ) -> Exit {
     let analysis = f.analysis;
     let code = analysis.exec_code();
-    let entry = pc;
-    let mut entered = false;
     // The stack pointer lives in a register here and in `f.sp` only around calls that use the
     // frame; keeping it in memory would put a store-to-load round trip on every instruction.
     let mut sp = f.sp;
@@ -185,20 +226,63 @@ fn run_impl<const STOP_AT_SEGMENT: bool, S: Step>(
             }
         };
     }
-    if !S::ON && code[pc] != JUMPDEST {
-        tri!(f.begin_block(pc));
+    // Checks the run (the basic block, if EXACT) starting at the block start `$at`.
+    macro_rules! enter {
+        ($at:expr) => {{
+            let at = $at;
+            f.sp = sp;
+            if EXACT {
+                tri!(f.begin_block(at));
+            } else if !f.begin_run(at) {
+                return run_exact::<STOP_AT_SEGMENT, S>(f, at, step);
+            }
+        }};
+    }
+    // Whether this loop checked the current run on entering it. Only a segment run can start
+    // without doing so: inside a block whose start compiled code checked (a piece of a long
+    // segment), where there is no run to check. Compiled code checks basic blocks, so when such
+    // a block falls into a JUMPDEST the rest of the run has not been charged; otherwise, if the
+    // JUMPDEST continues the run, it has, and is given back before handing the JUMPDEST over.
+    let mut run_charged = false;
+    if !S::ON {
+        run_charged = !EXACT && analysis.block(pc) != BlockInfo::default();
+        enter!(pc);
+        if code[pc] == JUMPDEST {
+            pc += 1;
+        }
     }
 
-    // After an instruction that ends a block without jumping, the next block starts at `next`
-    // (a JUMPDEST charges its own block).
+    // A jump to the valid JUMPDEST `dest`: it starts a run, whose checks a segment run leaves
+    // to the code that runs the segment there.
+    macro_rules! jump_to {
+        ($dest:expr) => {{
+            let dest = $dest;
+            if STOP_AT_SEGMENT {
+                f.sp = sp;
+                return Exit::Segment(dest);
+            }
+            if S::ON {
+                pc = dest;
+            } else {
+                enter!(dest);
+                pc = dest + 1;
+            }
+        }};
+    }
+    // After an instruction that ends a block without jumping, the next run starts at `next`
+    // (as after a jump if it is a JUMPDEST).
     macro_rules! next_block {
         ($next:expr) => {{
             let next = $next;
-            if !S::ON && code[next] != JUMPDEST {
-                f.sp = sp;
-                tri!(f.begin_block(next));
+            if code[next] == JUMPDEST {
+                jump_to!(next);
+            } else {
+                if !S::ON {
+                    enter!(next);
+                    run_charged = !EXACT;
+                }
+                pc = next;
             }
-            pc = next;
         }};
     }
     macro_rules! binary {
@@ -328,7 +412,7 @@ fn run_impl<const STOP_AT_SEGMENT: bool, S: Step>(
         ($flow:ident, jump) => {{
             let dest = pop!();
             match usize::try_from(dest) {
-                Ok(d) if analysis.is_jumpdest(d) => pc = d,
+                Ok(d) if analysis.is_jumpdest(d) => jump_to!(d),
                 _ => return Exit::Done(EVMC_BAD_JUMP_DESTINATION),
             }
         }};
@@ -339,23 +423,29 @@ fn run_impl<const STOP_AT_SEGMENT: bool, S: Step>(
                 next_block!(pc + 1);
             } else {
                 match usize::try_from(dest) {
-                    Ok(d) if analysis.is_jumpdest(d) => pc = d,
+                    Ok(d) if analysis.is_jumpdest(d) => jump_to!(d),
                     _ => return Exit::Done(EVMC_BAD_JUMP_DESTINATION),
                 }
             }
         }};
+        // Reached by falling through (a jump or the entry skips it). If the JUMPDEST continues
+        // a run, the run was checked (unless EXACT, which checks every block); otherwise it
+        // starts one.
         ($flow:ident, jumpdest) => {{
-            f.sp = sp;
-            // A segment runs once per call of `run_segment`, loops back to itself included:
-            // the JIT's resolver counts entries to find hot segments.
-            if STOP_AT_SEGMENT && (pc != entry || entered) {
+            if STOP_AT_SEGMENT {
+                if run_charged && analysis.continues_run(pc) {
+                    f.gas_left += analysis.block(pc).gas as i64;
+                }
+                f.sp = sp;
                 return Exit::Segment(pc);
             }
-            entered = true;
-            if !S::ON {
-                tri!(f.begin_block(pc));
+            if !S::ON && (EXACT || !analysis.continues_run(pc)) {
+                enter!(pc);
             }
             pc += 1;
+            if !EXACT && !S::ON {
+                pc = skip_jumpdests(code, pc);
+            }
         }};
         ($flow:ident, pc) => {{
             push!(U256::from(pc));

@@ -9,7 +9,7 @@
 //! A cut lies inside a basic block, never at its start. Entering a piece therefore needs no gas
 //! or stack check (the block's start charged and checked the whole block), and the analysis has
 //! no block information there (`BlockInfo::default()`), so both the compiler's block entry and
-//! `Frame::begin_block` (the interpreter stub's entry) are no-ops at a cut. A piece is only ever
+//! the interpreter stub's entry check are no-ops at a cut. A piece is only ever
 //! entered by falling through from the piece before it: jumps target JUMPDESTs.
 
 use crate::shims::{self, Lowering};

@@ -3,8 +3,9 @@
 //! dispatch loop and the JIT's compiled code both call.
 //!
 //! Invariants the engines rely on:
-//! * Gas and stack bounds are checked once per basic block ([`Frame::begin_block`], see
-//!   `dtvm_core::analysis`); instruction bodies access the stack unchecked inside a block.
+//! * Gas and stack bounds are checked once per run of blocks that fall into one another
+//!   ([`Frame::begin_run`]) or once per basic block ([`Frame::begin_block`]; see
+//!   `dtvm_core::analysis`); instruction bodies access the stack unchecked inside a checked block.
 //! * `Frame` and `Memory` are `#[repr(C)]`: compiled code addresses `sp`, `gas_left` and the
 //!   memory's mirrored base and length by offset.
 
@@ -107,11 +108,31 @@ impl Frame<'_, '_> {
         Ok(region)
     }
 
-    /// Enters the basic block starting at `pc`: charges its static gas and checks its stack
-    /// bounds, so its instructions can run unchecked.
+    /// Enters the run starting at the block start `pc`: charges the static gas of its block and
+    /// of every block it falls into through JUMPDESTs, and checks their stack bounds, so their
+    /// instructions can run unchecked. Returns `false`, and changes nothing, if a check fails:
+    /// the run fails then, and the caller finds the block that fails first with
+    /// [`begin_block`](Self::begin_block) block by block (see `dtvm_core::analysis`).
     #[inline]
+    pub fn begin_run(&mut self, pc: usize) -> bool {
+        let run = self.analysis.block(pc);
+        let gas_left = self.gas_left - run.gas as i64;
+        let height = self.stack_height();
+        let ok = gas_left >= 0
+            && height >= run.stack_req as usize
+            && height + run.stack_max_growth as usize <= STACK_LIMIT;
+        if ok {
+            self.gas_left = gas_left;
+        }
+        ok
+    }
+
+    /// Enters the basic block starting at `pc` alone: charges its static gas and checks its stack
+    /// bounds, in the order that decides the status when several fail (compiled code's).
+    /// Walks the block (`CodeAnalysis::basic_block`): for runs that fail.
+    #[cold]
     pub fn begin_block(&mut self, pc: usize) -> Result<(), Status> {
-        let block = self.analysis.block(pc);
+        let block = self.analysis.basic_block(pc);
         self.gas_left -= block.gas as i64;
         if self.gas_left < 0 {
             return Err(EVMC_OUT_OF_GAS);

@@ -1,5 +1,5 @@
 //! Control flow: the region's entry switch and dynamic-jump dispatch, block entry (gas and
-//! stack checks, exactly as `Frame::begin_block`), jumps, tail calls to other segments, and the
+//! stack checks per basic block, in `Frame::begin_block`'s order), jumps, tail calls to other segments, and the
 //! exits (success, failure with a status).
 
 use super::*;
@@ -142,7 +142,7 @@ impl Lower<'_, '_> {
         if self.code[start] != JUMPDEST || end != Some(start + 1) || self.local_of(next).is_none() {
             return false;
         }
-        let info = self.analysis.block(start);
+        let info = self.analysis.basic_block(start);
         if info.stack_req != 0 || info.stack_max_growth != 0 {
             return false;
         }
@@ -151,10 +151,11 @@ impl Lower<'_, '_> {
         true
     }
 
-    /// Charges and checks the block starting at `pc`, as `Frame::begin_block`. Returns `false`
+    /// Charges and checks the basic block starting at `pc` (compiled code checks every basic
+    /// block, where the interpreter checks runs). Returns `false`
     /// when the block fails unconditionally (the rest of the segment is then unreachable).
     pub(super) fn enter_block(&mut self, pc: usize) -> bool {
-        let info = self.analysis.block(pc);
+        let info = self.analysis.basic_block(pc);
         // The failure conditions, in `Frame::begin_block`'s order (which decides the status
         // when several hold).
         let mut failures: Vec<(Value, i32)> = Vec::with_capacity(3);

@@ -3,7 +3,7 @@
 //! is the single definition of its EVM rule: the JIT calls these same functions.
 //!
 //! Stack access is unchecked: engines call these only inside a basic block whose stack bounds were
-//! checked on entry ([`Frame::begin_block`]), so the items an instruction pops exist and the items
+//! checked on entry ([`Frame::begin_run`], [`Frame::begin_block`]), so the items an instruction pops exist and the items
 //! it pushes fit.
 
 use crate::{Frame, Status};
@@ -32,7 +32,7 @@ impl Frame<'_, '_> {
     #[inline(always)]
     pub fn pop(&mut self) -> U256 {
         debug_assert!(self.stack_height() > 0);
-        // SAFETY: `begin_block` checked that the block's stack requirement is met, so the items
+        // SAFETY: the block entry checked that the block's stack requirement is met, so the items
         // this instruction pops exist: `sp - 1` is a written slot of the stack.
         unsafe {
             self.sp = self.sp.sub(1);
@@ -44,7 +44,7 @@ impl Frame<'_, '_> {
     #[inline(always)]
     pub fn push(&mut self, value: U256) {
         debug_assert!(self.stack_height() < STACK_LIMIT);
-        // SAFETY: `begin_block` checked that the block's maximum growth fits under STACK_LIMIT,
+        // SAFETY: the block entry checked that the block's maximum growth fits under STACK_LIMIT,
         // so `sp` is a slot of the stack (not its end) and `sp + 1` stays in or one past it.
         unsafe {
             *self.sp = value;
@@ -57,7 +57,7 @@ impl Frame<'_, '_> {
     #[inline(always)]
     pub fn top(&mut self) -> &mut U256 {
         debug_assert!(self.stack_height() > 0);
-        // SAFETY: `begin_block` checked the block's stack requirement, so there is a top item at
+        // SAFETY: the block entry checked the block's stack requirement, so there is a top item at
         // `sp - 1`; the returned borrow keeps `self` (and so `sp`) borrowed while it lives.
         unsafe { &mut *self.sp.sub(1) }
     }
