@@ -146,13 +146,13 @@ fn compile_bombs_match_interpreter() {
 }
 
 /// Past the contract's compile budget, a segment is compiled once it proves hot: a loop at the
-/// end of 20,000 JUMPDESTs (whose compilation spends the budget) gets code within the call
-/// that runs it 20,000 times.
+/// end of 6,600 three-byte segments that each call a helper (whose compilation spends the
+/// budget) gets code within the call that runs it 20,000 times.
 #[test]
 fn a_hot_segment_past_the_budget_is_compiled() {
     use dtvm_core::opcode::*;
     dtvm_jit::set_background_threads(0);
-    let mut code = vec![JUMPDEST; 20_000];
+    let mut code = [JUMPDEST, CALLER, POP].repeat(6_600);
     let head = code.len() + 3;
     code.extend([
         PUSH1 + 1,

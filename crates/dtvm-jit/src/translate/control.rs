@@ -131,24 +131,34 @@ impl Lower<'_, '_> {
     /// (its charge is at least 1, so the check fails whenever the sum of both would), and nothing
     /// observable happens in between; out of gas is out of gas wherever it is detected. This
     /// takes the check's branch and blocks out of JUMPDEST runs, the cheapest code to write and
-    /// otherwise among the most expensive to compile.
-    pub(super) fn lower_bare_jumpdest(
-        &mut self,
-        start: usize,
-        end: Option<usize>,
-        index: usize,
-    ) -> bool {
-        let next = index + 1;
-        if self.code[start] != JUMPDEST || end != Some(start + 1) || self.local_of(next).is_none() {
+    /// otherwise among the most expensive to compile. A row of such segments is charged and
+    /// crossed at once from wherever it is entered: one add and one jump, not one per JUMPDEST.
+    pub(super) fn lower_bare_jumpdest(&mut self, index: usize) -> bool {
+        let mut next = index;
+        let mut gas = 0i64;
+        while let Some(charge) = self.bare_jumpdest_gas(next) {
+            gas += charge;
+            next += 1;
+        }
+        if next == index {
             return false;
         }
-        let info = self.analysis.basic_block(start);
-        if info.stack_req != 0 || info.stack_max_growth != 0 {
-            return false;
-        }
-        self.gas = self.b.ins().iadd_imm_s(self.gas, -(info.gas as i64));
+        self.gas = self.b.ins().iadd_imm_s(self.gas, -gas);
         self.goto_segment(next);
         true
+    }
+
+    /// The gas of segment `index` if it is a lone JUMPDEST that falls through into the next
+    /// segment of the region and needs no stack check.
+    fn bare_jumpdest_gas(&self, index: usize) -> Option<i64> {
+        let start = *self.starts.get(index)? as usize;
+        let end = self.starts.get(index + 1).map(|&s| s as usize);
+        if self.code[start] != JUMPDEST || end != Some(start + 1) {
+            return None;
+        }
+        self.local_of(index + 1)?;
+        let info = self.analysis.basic_block(start);
+        (info.stack_req == 0 && info.stack_max_growth == 0).then_some(info.gas as i64)
     }
 
     /// Charges and checks the basic block starting at `pc` (compiled code checks every basic

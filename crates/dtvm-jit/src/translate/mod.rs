@@ -250,7 +250,7 @@ impl<'a, 'f> Lower<'a, 'f> {
     fn lower_body(&mut self, start: usize, end: Option<usize>, index: usize) {
         let code = self.code;
         let mut pc = start;
-        if self.lower_bare_jumpdest(start, end, index) {
+        if self.lower_bare_jumpdest(index) {
             return;
         }
         if code[pc] != JUMPDEST && !self.enter_block(pc) {
