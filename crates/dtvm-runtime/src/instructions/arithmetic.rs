@@ -128,6 +128,7 @@ pub fn slt(a: U256, b: U256) -> bool {
 
 /// SIGNEXTEND: extends the sign bit of byte `b` of `x` (byte 0 is the least significant) through
 /// the bytes above it; `x` unchanged when `b >= 31`.
+#[inline]
 pub fn signextend(b: U256, x: U256) -> U256 {
     if b >= U256::from(31) {
         return x;
@@ -183,6 +184,7 @@ pub fn shr(shift: U256, x: U256) -> U256 {
 
 /// SAR (EIP-145): arithmetic `x >> shift`, filling with the sign bit; all sign bits when
 /// `shift >= 256`.
+#[inline]
 pub fn sar(shift: U256, x: U256) -> U256 {
     let negative = is_negative(&x);
     if shift >= U256::from(256) {
