@@ -1,5 +1,5 @@
 //! Long straight-line segments are compiled in pieces, and a piece starts knowing the constants
-//! the code before it pushed (see `segments::entry_constants`). Random long segments mixing
+//! the code before it pushed (see `Segments::entry`). Random long segments mixing
 //! constants, unknown values, stack shuffles and foldable arithmetic must end as in the
 //! interpreter, whatever their stack holds at the cuts.
 
