@@ -104,6 +104,9 @@ struct Lower<'a, 'f> {
     switch: Option<Block>,
     scratch: StackSlot,
     vs: VStack,
+    /// Bytes of memory known to exist at this point of the current segment: accesses at
+    /// constant offsets below it need no bounds check (see [`memory`]).
+    mem_known: u64,
 }
 
 impl<'a, 'f> Lower<'a, 'f> {
@@ -172,6 +175,7 @@ impl<'a, 'f> Lower<'a, 'f> {
             switch: None,
             scratch,
             vs: VStack::default(),
+            mem_known: 0,
         };
         let (sp, gas) = (BlockArg::Value(params[1]), BlockArg::Value(params[2]));
         if lower.segment_blocks.len() == 1 {
@@ -229,6 +233,7 @@ impl<'a, 'f> Lower<'a, 'f> {
         self.sp = self.b.block_params(block)[0];
         self.gas = self.b.block_params(block)[1];
         self.vs = VStack::default();
+        self.mem_known = 0;
         let start = self.starts[index] as usize;
         // The items every way into the segment leaves known (`Segments::entry`): they are in
         // the frame's memory, as everything is at a segment boundary.
