@@ -99,7 +99,8 @@ fn arithmetic_shortcuts_match_the_interpreter() {
 }
 
 /// `ADDMOD(a, b, m)` over every triple of samples, with the modulus a compile-time constant or
-/// not (the inline path takes reduced operands, the helper the rest).
+/// not (the inline path takes reduced operands, the helper the rest; a constant power of two
+/// masks the wrapping sum).
 #[test]
 fn addmod_shortcut_matches_the_interpreter() {
     let samples = samples();

@@ -64,19 +64,17 @@ impl Lower<'_, '_> {
             MOD if power_of_two.is_some() => {
                 let k = power_of_two.unwrap_or_default().trailing_zeros();
                 let a = self.materialize(args[0]);
-                Word::Ssa(std::array::from_fn(|i| {
-                    let (lo, hi) = (64 * i, 64 * i + 64);
-                    if k >= hi {
-                        a[i]
-                    } else if k <= lo {
-                        self.zero()
-                    } else {
-                        let mask = (1u64 << (k - lo)) - 1;
-                        self.b.ins().band_imm_u(a[i], mask as i64)
-                    }
-                }))
+                Word::Ssa(self.low_bits(a, k))
             }
             DIV | MOD | SDIV | SMOD => self.lower_division(op, args),
+            // (a + b) % 2^k: 2^k divides 2^256, so the wrapping sum's low k bits (Solidity
+            // adds uint64 lanes so: `addmod(a, b, 2**64)`).
+            ADDMOD if modulus_power_of_two(args).is_some() => {
+                let k = modulus_power_of_two(args).unwrap_or_default();
+                let (a, b) = two(self);
+                let sum = self.add(a, b);
+                Word::Ssa(self.low_bits(sum, k))
+            }
             ADDMOD => self.lower_addmod(args),
             // SIGNEXTEND(k, x) with a constant byte index: within the limb holding the sign bit,
             // shift it to the top and back arithmetically; the limbs above are copies of the
@@ -171,6 +169,21 @@ impl Lower<'_, '_> {
             }
             _ => self.call_pure_helper(helper, args),
         }
+    }
+
+    /// x % 2^k: the low `k` bits of `x`.
+    fn low_bits(&mut self, x: [Value; 4], k: usize) -> [Value; 4] {
+        std::array::from_fn(|i| {
+            let (lo, hi) = (64 * i, 64 * i + 64);
+            if k >= hi {
+                x[i]
+            } else if k <= lo {
+                self.zero()
+            } else {
+                let mask = (1u64 << (k - lo)) - 1;
+                self.b.ins().band_imm_u(x[i], mask as i64)
+            }
+        })
     }
 
     /// DIV/MOD/SDIV/SMOD: one machine instruction when both operands fit in 64 bits (as
@@ -585,5 +598,13 @@ impl Lower<'_, '_> {
                 self.or_limb(v, hi)
             }
         })
+    }
+}
+
+/// k when ADDMOD's modulus (its third operand) is the constant 2^k.
+fn modulus_power_of_two(args: &[Word]) -> Option<usize> {
+    match args.get(2) {
+        Some(Word::Const(m)) if m.is_power_of_two() => Some(m.trailing_zeros()),
+        _ => None,
     }
 }
