@@ -147,25 +147,26 @@ impl Segments {
                 }
             }
         }
+        if !computed_jump {
+            return states
+                .into_iter()
+                .map(|state| state.unwrap_or_default().into_boxed_slice())
+                .collect();
+        }
+        // Only what a piece's own JUMPDEST segment pushed before the cut: one walk through
+        // each JUMPDEST segment's pieces in order.
+        let mut stack = Vec::new();
         (0..n)
             .map(|index| {
-                if !computed_jump {
-                    return states[index].take().unwrap_or_default().into_boxed_slice();
-                }
-                // Only what the piece's own JUMPDEST segment pushed before the cut.
                 let start = self.starts[index] as usize;
-                if start == 0 || analysis.is_jumpdest(start) {
-                    return Box::default();
-                }
-                let first = self.starts[..index]
-                    .iter()
-                    .rposition(|&s| s == 0 || analysis.is_jumpdest(s as usize))
-                    .unwrap_or(0);
-                let mut stack = Vec::new();
-                for piece in first..index {
-                    self.walk(analysis, piece, &mut stack, |_, _| {});
-                }
-                trim(stack).into_boxed_slice()
+                let entry = if start == 0 || analysis.is_jumpdest(start) {
+                    stack.clear();
+                    Box::default()
+                } else {
+                    trim(stack.clone()).into_boxed_slice()
+                };
+                self.walk(analysis, index, &mut stack, |_, _| {});
+                entry
             })
             .collect()
     }
