@@ -181,7 +181,8 @@ impl Contract {
             + analysis.heap_size()
             + std::mem::size_of::<CodeAnalysis>()
             + segment_of_pc.len() * 4
-            + n * (8 + 4 + 4 + 8)
+            + segments.heap_size()
+            + n * (8 + 8)
             + regions.len() * (std::mem::size_of::<Box<[usize]>>() + 1)
             + n * (8 + 4)
             + MODULE_BYTES;

@@ -11,6 +11,14 @@
 //! no block information there (`BlockInfo::default()`), so both the compiler's block entry and
 //! the interpreter stub's entry check are no-ops at a cut. A piece is only ever
 //! entered by falling through from the piece before it: jumps target JUMPDESTs.
+//!
+//! Each segment also carries the stack items known at compile time on every entry to it
+//! ([`Segments::entry`]): constants the code pushed before, which compiled code treats as
+//! already in the frame's memory and known. They follow from the code alone, by a dataflow over
+//! every way into a segment: falling through, a static jump (a destination the walk knows as a
+//! constant) and, for the first segment, the start of execution. A computed jump could enter
+//! any JUMPDEST with any stack, so code with one has no known entries beyond what a piece's own
+//! JUMPDEST segment pushed before the cut.
 
 use crate::shims::{self, Lowering};
 use dtvm_core::analysis::{BlockInfo, CodeAnalysis};
@@ -20,11 +28,20 @@ use dtvm_core::U256;
 /// The most instructions in one piece of a long segment.
 pub(crate) const PIECE_OPS: u32 = 512;
 
+/// The most stack items (from the top) known on entry to a segment.
+const ENTRY_ITEMS: usize = 32;
+
+/// The stack items known on entry to a segment, top last, `None` where unknown; items below
+/// are unknown.
+type Known = Vec<Option<U256>>;
+
 pub(crate) struct Segments {
     /// Start pcs, ascending: the analysis' segment starts and the cuts.
     starts: Box<[u32]>,
     /// Instructions per segment.
     ops: Box<[u32]>,
+    /// Per segment, the stack items known on every entry to it (see the module docs).
+    entry: Box<[Box<[Option<U256>]>]>,
     code_len: usize,
 }
 
@@ -56,11 +73,189 @@ impl Segments {
             starts.push(start);
             ops.push(count);
         }
-        Self {
+        let mut segments = Self {
             starts: starts.into_boxed_slice(),
             ops: ops.into_boxed_slice(),
+            entry: Box::default(),
             code_len: code.len(),
+        };
+        segments.entry = segments.entry_states(analysis);
+        segments
+    }
+
+    /// The stack items known on every entry to segment `index`, top last, `None` where unknown.
+    pub(crate) fn entry(&self, index: usize) -> &[Option<U256>] {
+        &self.entry[index]
+    }
+
+    /// Heap bytes held, for the code cache's accounting.
+    pub(crate) fn heap_size(&self) -> usize {
+        self.starts.len() * (4 + 4 + std::mem::size_of::<Box<[Option<U256>]>>())
+            + self
+                .entry
+                .iter()
+                .map(|e| std::mem::size_of_val::<[Option<U256>]>(e))
+                .sum::<usize>()
+    }
+
+    /// The dataflow of [`Segments::entry`]: every segment's entry is what all its predecessors
+    /// agree on, iterated to the fixpoint from the start of execution (segments never reached
+    /// know nothing). Items only ever become unknown, so it ends.
+    fn entry_states(&self, analysis: &CodeAnalysis) -> Box<[Box<[Option<U256>]>]> {
+        let n = self.len();
+        let mut states: Vec<Option<Known>> = vec![None; n];
+        // Inside a JUMPDEST segment, a piece is entered only from the piece before it, whatever
+        // jumps the code has.
+        let mut computed_jump = false;
+        if n > 0 {
+            states[0] = Some(Vec::new());
         }
+        let mut work = vec![0usize];
+        let mut queued = vec![false; n];
+        while let Some(index) = work.pop() {
+            if n == 0 {
+                break;
+            }
+            queued[index] = false;
+            let mut stack = states[index].clone().unwrap_or_default();
+            let mut edges = Vec::new();
+            let falls = self.walk(analysis, index, &mut stack, |dest, stack| match dest {
+                Some(d) => {
+                    if let Some(t) = self.jumpdest_segment(analysis, d) {
+                        edges.push((t, stack.clone()));
+                    }
+                }
+                None => computed_jump = true,
+            });
+            if computed_jump {
+                break;
+            }
+            if falls && index + 1 < n {
+                edges.push((index + 1, stack));
+            }
+            for (t, known) in edges {
+                let merged = match &states[t] {
+                    None => trim(known),
+                    Some(old) => meet(old, &known),
+                };
+                if states[t].as_ref() != Some(&merged) {
+                    states[t] = Some(merged);
+                    if !queued[t] {
+                        queued[t] = true;
+                        work.push(t);
+                    }
+                }
+            }
+        }
+        if !computed_jump {
+            return states
+                .into_iter()
+                .map(|state| state.unwrap_or_default().into_boxed_slice())
+                .collect();
+        }
+        // Only what a piece's own JUMPDEST segment pushed before the cut: one walk through
+        // each JUMPDEST segment's pieces in order.
+        let mut stack = Vec::new();
+        (0..n)
+            .map(|index| {
+                let start = self.starts[index] as usize;
+                let entry = if start == 0 || analysis.is_jumpdest(start) {
+                    stack.clear();
+                    Box::default()
+                } else {
+                    trim(stack.clone()).into_boxed_slice()
+                };
+                self.walk(analysis, index, &mut stack, |_, _| {});
+                entry
+            })
+            .collect()
+    }
+
+    /// Runs segment `index`'s live code on `stack` (the items known, top last), calling
+    /// `jump(destination, stack)` at every JUMP and JUMPI with the destination if known and the
+    /// stack after the jump's operands. Returns whether execution may fall through into the
+    /// next segment; `stack` is then the stack it falls through with.
+    fn walk(
+        &self,
+        analysis: &CodeAnalysis,
+        index: usize,
+        stack: &mut Known,
+        mut jump: impl FnMut(Option<usize>, &Known),
+    ) -> bool {
+        // As the compiler reads it: padded, so a PUSH at the end reads zeros.
+        let code = analysis.exec_code();
+        let end = self
+            .starts
+            .get(index + 1)
+            .map_or(self.code_len, |&e| e as usize);
+        let mut pc = self.starts[index] as usize;
+        let pop = |stack: &mut Known| stack.pop().flatten();
+        while pc < end {
+            let op = code[pc];
+            let info = &OPCODES[op as usize];
+            match shims::lowering(op) {
+                Lowering::Push(n) => {
+                    let n = n as usize;
+                    stack.push(Some(U256::from_be_slice(&code[pc + 1..pc + 1 + n])));
+                }
+                Lowering::Dup(n) => {
+                    let n = n as usize;
+                    let item = stack.len().checked_sub(n).and_then(|i| stack[i]);
+                    stack.push(item);
+                }
+                Lowering::Swap(n) => {
+                    let n = n as usize;
+                    // Unknown items below the known ones take part as `None`.
+                    while stack.len() < n + 1 {
+                        stack.insert(0, None);
+                    }
+                    let top = stack.len() - 1;
+                    stack.swap(top, top - n);
+                }
+                Lowering::Pure(_) => {
+                    let mut args = [Some(U256::ZERO); 3];
+                    for a in args.iter_mut().take(info.stack_in as usize) {
+                        *a = pop(stack);
+                    }
+                    let folded = match args {
+                        [Some(a), Some(b), Some(c)] => Some(shims::fold(op, a, b, c)),
+                        _ => None,
+                    };
+                    stack.push(folded);
+                }
+                Lowering::Pc => stack.push(Some(U256::from(pc))),
+                Lowering::Code(value) => stack.push(Some(value(analysis))),
+                Lowering::Jump | Lowering::Jumpi => {
+                    let dest = pop(stack);
+                    if op == JUMPI {
+                        pop(stack);
+                    }
+                    // A destination past any code length is no JUMPDEST whatever its value.
+                    let dest = dest.map(|d| usize::try_from(d).unwrap_or(usize::MAX));
+                    jump(dest, stack);
+                    if op == JUMP {
+                        return false;
+                    }
+                }
+                Lowering::Stop
+                | Lowering::Invalid
+                | Lowering::Undefined
+                | Lowering::Exit { .. } => return false,
+                _ => {
+                    for _ in 0..info.stack_in {
+                        pop(stack);
+                    }
+                    for _ in 0..info.stack_out {
+                        stack.push(None);
+                    }
+                }
+            }
+            pc += 1 + info.immediate as usize;
+            if stack.len() > 2 * ENTRY_ITEMS {
+                stack.drain(..stack.len() - ENTRY_ITEMS);
+            }
+        }
+        true
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -161,73 +356,25 @@ impl Segments {
     }
 }
 
-/// The stack items known at compile time on entry to the piece starting at `start` (a cut, not
-/// a JUMPDEST segment's start), top last, `None` where unknown; at most `max` of the topmost.
-///
-/// A piece is entered only by falling through from the piece before it, so its entry stack is
-/// what the straight-line code from the JUMPDEST segment's start leaves: constants pushed there
-/// (and folded, as the compiler folds them) are still constants. Stack items are in the frame's
-/// memory at every segment boundary, so a piece can treat these as constants already written.
-pub(crate) fn entry_constants(
-    analysis: &CodeAnalysis,
-    start: usize,
-    max: usize,
-) -> Vec<Option<U256>> {
-    // As the compiler reads it: padded, so a PUSH at the end reads zeros.
-    let code = analysis.exec_code();
-    let starts = analysis.segment_starts();
-    let first = starts[starts.partition_point(|&s| s as usize <= start) - 1] as usize;
-    // Items the code pushed or moved, top last; deeper items are unknown.
-    let mut stack: Vec<Option<U256>> = Vec::new();
-    let mut pc = first;
-    while pc < start {
-        let op = code[pc];
-        let info = &OPCODES[op as usize];
-        let immediate = info.immediate as usize;
-        let pop = |stack: &mut Vec<Option<U256>>| stack.pop().flatten();
-        match shims::lowering(op) {
-            Lowering::Push(n) => {
-                let n = n as usize;
-                stack.push(Some(U256::from_be_slice(&code[pc + 1..pc + 1 + n])));
-            }
-            Lowering::Dup(n) => {
-                let n = n as usize;
-                let item = stack.len().checked_sub(n).and_then(|i| stack[i]);
-                stack.push(item);
-            }
-            Lowering::Swap(n) => {
-                let n = n as usize;
-                // Unknown items below the tracked ones take part as `None`.
-                while stack.len() < n + 1 {
-                    stack.insert(0, None);
-                }
-                let top = stack.len() - 1;
-                stack.swap(top, top - n);
-            }
-            Lowering::Pure(_) => {
-                let mut args = [Some(U256::ZERO); 3];
-                for a in args.iter_mut().take(info.stack_in as usize) {
-                    *a = pop(&mut stack);
-                }
-                let folded = match args {
-                    [Some(a), Some(b), Some(c)] => Some(shims::fold(op, a, b, c)),
-                    _ => None,
-                };
-                stack.push(folded);
-            }
-            _ => {
-                for _ in 0..info.stack_in {
-                    pop(&mut stack);
-                }
-                for _ in 0..info.stack_out {
-                    stack.push(None);
-                }
-            }
-        }
-        pc += 1 + immediate;
-    }
-    let keep = stack.len().saturating_sub(max);
-    stack.split_off(keep)
+/// The top [`ENTRY_ITEMS`] items of `stack`, without the unknown ones at the bottom.
+fn trim(mut stack: Known) -> Known {
+    let keep = stack.len().saturating_sub(ENTRY_ITEMS);
+    stack.drain(..keep);
+    let unknown = stack.iter().take_while(|w| w.is_none()).count();
+    stack.drain(..unknown);
+    stack
+}
+
+/// What two entry stacks agree on, item by item from the top.
+fn meet(a: &Known, b: &Known) -> Known {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+    trim(
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| if x == y { *x } else { None })
+            .collect(),
+    )
 }
 
 #[cfg(test)]

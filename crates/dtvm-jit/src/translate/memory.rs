@@ -4,6 +4,11 @@
 //! ([`shims::expand_word`], the runtime's rule), which charges the gas or fails the frame, and
 //! then accesses the word the same way.
 //!
+//! Memory never shrinks during a frame, so once an access at a constant offset is done, later
+//! accesses of the same segment below its end need no check at all (`Lower::mem_known`): code
+//! that keeps its state at fixed addresses (a hash function's) checks each address once per
+//! segment rather than at every access.
+//!
 //! The growth path is laid out inline, not as a cold block: straight-line code that grows memory
 //! at every access (a loop unrolled by the compiler, a buffer filled word by word) executes each
 //! access once, and a jump to a cold block at the end of a large function and back costs an
@@ -26,6 +31,16 @@ impl Lower<'_, '_> {
     /// can never be in bounds (memory is below 2^32 bytes): the caller runs the whole
     /// instruction's helper instead.
     fn word_address(&mut self, offset: Word) -> Option<Value> {
+        // The end of a constant access, when the access is possible at all.
+        let const_end = match offset {
+            Word::Const(c) => Some(u32::try_from(c).ok()? as u64 + WORD as u64),
+            Word::Ssa(_) => None,
+        };
+        if let Some(end) = const_end.filter(|&end| end <= self.mem_known) {
+            // In bounds: an earlier access of this segment reached at least as far.
+            let base = self.b.ins().load(I64, FLAGS, self.frame, OFF_MEM_BASE);
+            return Some(self.b.ins().iadd_imm_s(base, (end - WORD as u64) as i64));
+        }
         let len = self.b.ins().load(I64, FLAGS, self.frame, OFF_MEM_LEN);
         // `high`: the limbs above the lowest, non-zero when the offset is 2^64 or more.
         let (fits, offset, high) = match offset {
@@ -79,6 +94,9 @@ impl Lower<'_, '_> {
 
         self.b.switch_to_block(access);
         self.gas = self.b.block_params(access)[0];
+        if let Some(end) = const_end {
+            self.mem_known = self.mem_known.max(end);
+        }
         // Loaded here: growth may have moved the buffer.
         let base = self.b.ins().load(I64, FLAGS, self.frame, OFF_MEM_BASE);
         Some(self.b.ins().iadd(base, offset))

@@ -29,7 +29,7 @@ pub(crate) use calls::Sigs;
 
 use crate::compiler::{Tables, DONE, OFF_GAS, OFF_SP};
 use crate::policy::NO_ENTRY;
-use crate::segments::{self, Segments};
+use crate::segments::Segments;
 use crate::shims::{self, Lowering};
 use ::evmc_vm::sys::*;
 use cranelift_codegen::ir::types::{I32, I64};
@@ -43,7 +43,7 @@ use dtvm_core::opcode::*;
 use dtvm_core::U256;
 use dtvm_runtime::Frame;
 use std::mem::offset_of;
-use vstack::{Slot, VStack, Word, MAX_CACHED};
+use vstack::{Slot, VStack, Word};
 
 const OFF_BASE: i32 = offset_of!(Frame<'static, 'static>, stack_base) as i32;
 /// Bytes per stack item.
@@ -72,6 +72,7 @@ struct Lower<'a, 'f> {
     config: TargetFrontendConfig,
     analysis: &'a CodeAnalysis,
     code: &'a [u8],
+    all: &'a Segments,
     starts: &'a [u32],
     tables: &'a Tables<'a>,
     /// The region's segments (global indices), in layout order: a segment's position is its
@@ -103,6 +104,9 @@ struct Lower<'a, 'f> {
     switch: Option<Block>,
     scratch: StackSlot,
     vs: VStack,
+    /// Bytes of memory known to exist at this point of the current segment: accesses at
+    /// constant offsets below it need no bounds check (see [`memory`]).
+    mem_known: u64,
 }
 
 impl<'a, 'f> Lower<'a, 'f> {
@@ -142,6 +146,7 @@ impl<'a, 'f> Lower<'a, 'f> {
             config,
             analysis,
             code: analysis.exec_code(),
+            all,
             starts: all.starts(),
             tables,
             segments,
@@ -170,6 +175,7 @@ impl<'a, 'f> Lower<'a, 'f> {
             switch: None,
             scratch,
             vs: VStack::default(),
+            mem_known: 0,
         };
         let (sp, gas) = (BlockArg::Value(params[1]), BlockArg::Value(params[2]));
         if lower.segment_blocks.len() == 1 {
@@ -227,20 +233,19 @@ impl<'a, 'f> Lower<'a, 'f> {
         self.sp = self.b.block_params(block)[0];
         self.gas = self.b.block_params(block)[1];
         self.vs = VStack::default();
+        self.mem_known = 0;
         let start = self.starts[index] as usize;
-        if start != 0 && !self.analysis.is_jumpdest(start) {
-            // A piece of a long segment: the constants its straight-line code pushed so far
-            // are in memory and known.
-            let known = segments::entry_constants(self.analysis, start, MAX_CACHED);
-            let depth = known.len() as i32;
-            for (i, word) in known.into_iter().enumerate() {
-                if let Some(c) = word {
-                    self.vs.slots.push(Slot {
-                        idx: i as i32 - depth,
-                        word: Word::Const(c),
-                        dirty: false,
-                    });
-                }
+        // The items every way into the segment leaves known (`Segments::entry`): they are in
+        // the frame's memory, as everything is at a segment boundary.
+        let known = self.all.entry(index);
+        let depth = known.len() as i32;
+        for (i, word) in known.iter().enumerate() {
+            if let Some(c) = *word {
+                self.vs.slots.push(Slot {
+                    idx: i as i32 - depth,
+                    word: Word::Const(c),
+                    dirty: false,
+                });
             }
         }
         let end = self.starts.get(index + 1).map(|&s| s as usize);

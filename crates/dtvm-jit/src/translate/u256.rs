@@ -6,6 +6,7 @@ use super::*;
 use crate::shims::PureHelper;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I128, I8};
+use cranelift_codegen::ir::{InstructionData, Opcode, ValueDef};
 
 impl Lower<'_, '_> {
     pub(super) fn lower_pure(&mut self, op: u8, helper: PureHelper) {
@@ -63,19 +64,17 @@ impl Lower<'_, '_> {
             MOD if power_of_two.is_some() => {
                 let k = power_of_two.unwrap_or_default().trailing_zeros();
                 let a = self.materialize(args[0]);
-                Word::Ssa(std::array::from_fn(|i| {
-                    let (lo, hi) = (64 * i, 64 * i + 64);
-                    if k >= hi {
-                        a[i]
-                    } else if k <= lo {
-                        self.zero()
-                    } else {
-                        let mask = (1u64 << (k - lo)) - 1;
-                        self.b.ins().band_imm_u(a[i], mask as i64)
-                    }
-                }))
+                Word::Ssa(self.low_bits(a, k))
             }
             DIV | MOD | SDIV | SMOD => self.lower_division(op, args),
+            // (a + b) % 2^k: 2^k divides 2^256, so the wrapping sum's low k bits (Solidity
+            // adds uint64 lanes so: `addmod(a, b, 2**64)`).
+            ADDMOD if modulus_power_of_two(args).is_some() => {
+                let k = modulus_power_of_two(args).unwrap_or_default();
+                let (a, b) = two(self);
+                let sum = self.add(a, b);
+                Word::Ssa(self.low_bits(sum, k))
+            }
             ADDMOD => self.lower_addmod(args),
             // SIGNEXTEND(k, x) with a constant byte index: within the limb holding the sign bit,
             // shift it to the top and back arithmetically; the limbs above are copies of the
@@ -117,9 +116,9 @@ impl Lower<'_, '_> {
             AND | OR | XOR => {
                 let (a, b) = two(self);
                 Word::Ssa(std::array::from_fn(|i| match op {
-                    AND => self.b.ins().band(a[i], b[i]),
-                    OR => self.b.ins().bor(a[i], b[i]),
-                    _ => self.b.ins().bxor(a[i], b[i]),
+                    AND => self.and_limb(a[i], b[i]),
+                    OR => self.or_limb(a[i], b[i]),
+                    _ => self.xor_limb(a[i], b[i]),
                 }))
             }
             NOT => {
@@ -170,6 +169,21 @@ impl Lower<'_, '_> {
             }
             _ => self.call_pure_helper(helper, args),
         }
+    }
+
+    /// x % 2^k: the low `k` bits of `x`.
+    fn low_bits(&mut self, x: [Value; 4], k: usize) -> [Value; 4] {
+        std::array::from_fn(|i| {
+            let (lo, hi) = (64 * i, 64 * i + 64);
+            if k >= hi {
+                x[i]
+            } else if k <= lo {
+                self.zero()
+            } else {
+                let mask = (1u64 << (k - lo)) - 1;
+                self.b.ins().band_imm_u(x[i], mask as i64)
+            }
+        })
     }
 
     /// DIV/MOD/SDIV/SMOD: one machine instruction when both operands fit in 64 bits (as
@@ -307,6 +321,23 @@ impl Lower<'_, '_> {
         b: [Value; 4],
         subtract: bool,
     ) -> [Value; 4] {
+        let zero = |s: &Self, v: Value| s.known_limb(v) == Some(0);
+        if !subtract && zero(self, a[1]) && zero(self, b[1]) {
+            // The low half's sum fits in 65 bits: no carry into the high half. Words holding
+            // 64-bit lanes (hash functions' state) add so lane by lane.
+            let (r0, r1) = self.add_small(a[0], b[0]);
+            let [r2, r3] = if zero(self, a[3]) && zero(self, b[3]) {
+                let (r2, r3) = self.add_small(a[2], b[2]);
+                [r2, r3]
+            } else {
+                let a_hi = self.b.ins().iconcat(a[2], a[3]);
+                let b_hi = self.b.ins().iconcat(b[2], b[3]);
+                let hi = self.b.ins().iadd(a_hi, b_hi);
+                let (r2, r3) = self.b.ins().isplit(hi);
+                [r2, r3]
+            };
+            return [r0, r1, r2, r3];
+        }
         let mut half = |x: [Value; 4], i: usize| self.b.ins().iconcat(x[i], x[i + 1]);
         let (a_lo, b_lo, a_hi, b_hi) = (half(a, 0), half(b, 0), half(a, 2), half(b, 2));
         let op = |s: &mut Self, x, y| {
@@ -329,6 +360,19 @@ impl Lower<'_, '_> {
         [r0, r1, r2, r3]
     }
 
+    /// x + y as a low limb and its carry (0 or 1) as the next limb.
+    fn add_small(&mut self, x: Value, y: Value) -> (Value, Value) {
+        match (self.known_limb(x), self.known_limb(y)) {
+            (Some(0), _) => (y, self.zero()),
+            (_, Some(0)) => (x, self.zero()),
+            _ => {
+                let sum = self.b.ins().iadd(x, y);
+                let carry = self.b.ins().icmp(IntCC::UnsignedLessThan, sum, x);
+                (sum, self.b.ins().uextend(I64, carry))
+            }
+        }
+    }
+
     pub(super) fn add_carry(&mut self, a: Value, b: Value, carry: Value) -> (Value, Value) {
         let (t, c1) = self.b.ins().uadd_overflow(a, b);
         let carry = self.b.ins().uextend(I64, carry);
@@ -338,40 +382,154 @@ impl Lower<'_, '_> {
 
     /// Wrapping 256-bit product, schoolbook on 64-bit limbs: limb k collects the low halves of
     /// a_i * b_j with i + j = k, the high halves with i + j = k - 1, and the carries of limb k - 1.
+    /// Products with a limb known at compile time fold ([`Lower::mul_lo`], [`Lower::mul_hi`]):
+    /// a multiplier such as 2^64 + 1 (a lane copied into the next limb) is then a few moves.
     pub(super) fn mul(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
-        let z = self.zero();
-        let mut r = [z; 4];
-        // Carries into the next limb, counted in an i64.
-        let mut carry = z;
+        let mut r = [a[0]; 4];
+        // Carries into the next limb, counted in an i64; `None` when known zero.
+        let mut carry = None;
         for k in 0..4 {
             let mut terms = Vec::with_capacity(8);
             for i in 0..=k {
-                terms.push(self.b.ins().imul(a[i], b[k - i]));
+                terms.extend(self.mul_lo(a[i], b[k - i]));
             }
             for i in 0..k {
-                terms.push(self.b.ins().umulhi(a[i], b[k - 1 - i]));
-            }
-            if k == 3 {
-                // The top limb wraps: no carry out.
-                let mut acc = carry;
-                for t in terms {
-                    acc = self.b.ins().iadd(acc, t);
-                }
-                r[3] = acc;
-                break;
+                terms.extend(self.mul_hi(a[i], b[k - 1 - i]));
             }
             let mut acc = carry;
-            let mut next = self.zero();
-            for t in terms {
-                let (sum, c) = self.b.ins().uadd_overflow(acc, t);
-                let c = self.b.ins().uextend(I64, c);
-                next = self.b.ins().iadd(next, c);
-                acc = sum;
+            if k == 3 {
+                // The top limb wraps: no carry out.
+                for t in terms {
+                    acc = Some(match acc {
+                        None => t,
+                        Some(x) => self.b.ins().iadd(x, t),
+                    });
+                }
+                r[3] = acc.unwrap_or_else(|| self.zero());
+                break;
             }
-            r[k] = acc;
+            let mut next = None;
+            for t in terms {
+                let Some(x) = acc else {
+                    acc = Some(t);
+                    continue;
+                };
+                let (sum, c) = self.b.ins().uadd_overflow(x, t);
+                let c = self.b.ins().uextend(I64, c);
+                next = Some(match next {
+                    None => c,
+                    Some(n) => self.b.ins().iadd(n, c),
+                });
+                acc = Some(sum);
+            }
+            r[k] = acc.unwrap_or_else(|| self.zero());
             carry = next;
         }
         r
+    }
+
+    /// The value of a limb defined by an `iconst`.
+    pub(super) fn known_limb(&self, v: Value) -> Option<u64> {
+        let dfg = &self.b.func.dfg;
+        match dfg.value_def(v) {
+            ValueDef::Result(inst, 0) => match dfg.insts[inst] {
+                InstructionData::UnaryImm {
+                    opcode: Opcode::Iconst,
+                    imm,
+                } => Some(imm.bits() as u64),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn limb(&mut self, k: u64) -> Value {
+        if k == 0 {
+            self.zero()
+        } else {
+            self.b.ins().iconst(I64, k as i64)
+        }
+    }
+
+    /// The low half of x * y, `None` when known zero.
+    fn mul_lo(&mut self, x: Value, y: Value) -> Option<Value> {
+        match (self.known_limb(x), self.known_limb(y)) {
+            (Some(0), _) | (_, Some(0)) => None,
+            (Some(p), Some(q)) => Some(self.limb(p.wrapping_mul(q))),
+            (Some(1), _) => Some(y),
+            (_, Some(1)) => Some(x),
+            (Some(p), _) if p.is_power_of_two() => {
+                Some(self.b.ins().ishl_imm_u(y, p.trailing_zeros() as i64))
+            }
+            (_, Some(q)) if q.is_power_of_two() => {
+                Some(self.b.ins().ishl_imm_u(x, q.trailing_zeros() as i64))
+            }
+            _ => Some(self.b.ins().imul(x, y)),
+        }
+    }
+
+    /// The high half of x * y, `None` when known zero.
+    fn mul_hi(&mut self, x: Value, y: Value) -> Option<Value> {
+        match (self.known_limb(x), self.known_limb(y)) {
+            (Some(0 | 1), _) | (_, Some(0 | 1)) => None,
+            (Some(p), Some(q)) => {
+                let hi = ((p as u128 * q as u128) >> 64) as u64;
+                (hi != 0).then(|| self.limb(hi))
+            }
+            (Some(p), _) if p.is_power_of_two() => {
+                Some(self.b.ins().ushr_imm_u(y, 64 - p.trailing_zeros() as i64))
+            }
+            (_, Some(q)) if q.is_power_of_two() => {
+                Some(self.b.ins().ushr_imm_u(x, 64 - q.trailing_zeros() as i64))
+            }
+            _ => Some(self.b.ins().umulhi(x, y)),
+        }
+    }
+
+    /// x & y, folded when either limb is known.
+    pub(super) fn and_limb(&mut self, x: Value, y: Value) -> Value {
+        match (self.known_limb(x), self.known_limb(y)) {
+            (Some(0), _) | (_, Some(0)) => self.zero(),
+            (Some(p), Some(q)) => self.limb(p & q),
+            (Some(u64::MAX), _) => y,
+            (_, Some(u64::MAX)) => x,
+            _ => self.b.ins().band(x, y),
+        }
+    }
+
+    /// x | y, folded when either limb is known.
+    pub(super) fn or_limb(&mut self, x: Value, y: Value) -> Value {
+        match (self.known_limb(x), self.known_limb(y)) {
+            (Some(0), _) => y,
+            (_, Some(0)) => x,
+            (Some(p), Some(q)) => self.limb(p | q),
+            _ => self.b.ins().bor(x, y),
+        }
+    }
+
+    /// x ^ y, folded when either limb is known.
+    pub(super) fn xor_limb(&mut self, x: Value, y: Value) -> Value {
+        match (self.known_limb(x), self.known_limb(y)) {
+            (Some(0), _) => y,
+            (_, Some(0)) => x,
+            (Some(p), Some(q)) => self.limb(p ^ q),
+            _ => self.b.ins().bxor(x, y),
+        }
+    }
+
+    /// x << r and x >> r (logical), 0 < r < 64, folded when x is known.
+    fn shl_limb(&mut self, x: Value, r: i64) -> Value {
+        match self.known_limb(x) {
+            Some(k) => self.limb(k << r),
+            None => self.b.ins().ishl_imm_u(x, r),
+        }
+    }
+
+    fn shr_limb(&mut self, x: Value, r: i64) -> Value {
+        match self.known_limb(x) {
+            Some(k) => self.limb(k >> r),
+            None => self.b.ins().ushr_imm_u(x, r),
+        }
     }
 
     /// a < b (I8), unsigned or as two's-complement signed words.
@@ -411,31 +569,42 @@ impl Lower<'_, '_> {
                 if i < q {
                     return self.zero();
                 }
-                let v = self.b.ins().ishl_imm_u(x[i - q], r);
-                if r == 0 || i == q {
+                if r == 0 {
+                    return x[i - q];
+                }
+                let v = self.shl_limb(x[i - q], r);
+                if i == q {
                     return v;
                 }
-                let lo = self.b.ins().ushr_imm_u(x[i - q - 1], 64 - r);
-                self.b.ins().bor(v, lo)
+                let lo = self.shr_limb(x[i - q - 1], 64 - r);
+                self.or_limb(v, lo)
             } else {
                 let j = i + q;
                 if j > 3 {
                     return fill;
                 }
+                if r == 0 {
+                    return x[j];
+                }
                 if j == 3 {
                     return if op == SAR {
                         self.b.ins().sshr_imm_u(x[3], r)
                     } else {
-                        self.b.ins().ushr_imm_u(x[3], r)
+                        self.shr_limb(x[3], r)
                     };
                 }
-                let v = self.b.ins().ushr_imm_u(x[j], r);
-                if r == 0 {
-                    return v;
-                }
-                let hi = self.b.ins().ishl_imm_u(x[j + 1], 64 - r);
-                self.b.ins().bor(v, hi)
+                let v = self.shr_limb(x[j], r);
+                let hi = self.shl_limb(x[j + 1], 64 - r);
+                self.or_limb(v, hi)
             }
         })
+    }
+}
+
+/// k when ADDMOD's modulus (its third operand) is the constant 2^k.
+fn modulus_power_of_two(args: &[Word]) -> Option<usize> {
+    match args.get(2) {
+        Some(Word::Const(m)) if m.is_power_of_two() => Some(m.trailing_zeros()),
+        _ => None,
     }
 }

@@ -7,6 +7,8 @@ use super::*;
 
 /// Stack items the virtual stack keeps in SSA values at most (see [`Lower::limit_cache`]).
 pub(super) const MAX_CACHED: usize = 16;
+/// Constant stack items the virtual stack keeps at most (see [`Lower::limit_cache`]).
+pub(super) const MAX_CONSTS: usize = 48;
 
 /// A stack word known at compile time.
 #[derive(Clone, Copy)]
@@ -106,13 +108,19 @@ impl Lower<'_, '_> {
     /// Keeps at most [`MAX_CACHED`] items in SSA: beyond that the deepest one (other than
     /// `keep`) goes to the frame's stack. Long straight-line code would otherwise keep hundreds
     /// of words live at once, which makes register allocation superlinear (a 2,000-instruction
-    /// segment took 15 us per instruction) and only spills them anyway.
+    /// segment took 15 us per instruction) and only spills them anyway. Constants hold no
+    /// register (a use materialises its own), so they stay known unless there are more than
+    /// [`MAX_CONSTS`] of them: constants pushed early and used throughout (masks, rotation
+    /// amounts, deep in the stack of a long hash function) keep folding into the code.
     pub(super) fn limit_cache(&mut self, keep: i32) {
-        if self.vs.slots.len() <= MAX_CACHED {
+        let ssa = |s: &Slot| matches!(s.word, Word::Ssa(_));
+        let n_ssa = self.vs.slots.iter().filter(|s| ssa(s)).count();
+        let over_ssa = n_ssa > MAX_CACHED;
+        if !over_ssa && self.vs.slots.len() - n_ssa <= MAX_CONSTS {
             return;
         }
         let Some(p) = (0..self.vs.slots.len())
-            .filter(|&p| self.vs.slots[p].idx != keep)
+            .filter(|&p| self.vs.slots[p].idx != keep && ssa(&self.vs.slots[p]) == over_ssa)
             .min_by_key(|&p| self.vs.slots[p].idx)
         else {
             return;
