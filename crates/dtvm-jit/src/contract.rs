@@ -19,7 +19,7 @@ mod compile;
 use crate::code_cache;
 use crate::code_memory::CodeMemory;
 use crate::compiler::{Compiler, Tables, DONE};
-use crate::policy;
+use crate::policy::{self, CallBudget};
 use crate::segments::Segments;
 use crate::stubs::{self, Next, Stubs};
 use ::evmc_vm::sys::*;
@@ -30,7 +30,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
 
 /// Estimated heap of one Cranelift module (its declarations, symbol tables and bookkeeping),
 /// and what each function defined in it adds; the module does not expose its own size.
@@ -158,7 +157,7 @@ pub(crate) enum CallerPolicy {
 /// What compiled code and the stubs' hooks reach through `Frame::engine` during one call.
 struct CallContext<'c> {
     contract: &'c Arc<Contract>,
-    deadline: Instant,
+    budget: &'c CallBudget,
     policy: CallerPolicy,
 }
 
@@ -271,16 +270,16 @@ impl Contract {
     }
 
     /// Runs the frame to its end in compiled code (and the interpreter for the segments that
-    /// have none), compiling on the way until `deadline` if `policy` lets callers compile.
+    /// have none), compiling on the way within `budget` if `policy` lets callers compile.
     pub(crate) fn run(
         self: &Arc<Self>,
         frame: &mut Frame<'_, '_>,
-        deadline: Instant,
+        budget: &CallBudget,
         policy: CallerPolicy,
     ) -> Status {
         let context = CallContext {
             contract: self,
-            deadline,
+            budget,
             policy,
         };
         frame.engine = &context as *const CallContext<'_> as *const ();
@@ -319,7 +318,7 @@ unsafe extern "C" fn resolve_hook(frame: *mut Frame<'_, '_>, s: u64) -> usize {
     let contract = cx.contract;
     // A panic must not unwind into compiled code, which has no unwind tables.
     catch_unwind(AssertUnwindSafe(|| {
-        contract.resolve(s as usize, cx.deadline, cx.policy)
+        contract.resolve(s as usize, cx.budget, cx.policy)
     }))
     .unwrap_or(contract.stubs.interpret)
 }
@@ -348,7 +347,7 @@ unsafe extern "C" fn interpret_hook(frame: *mut Frame<'_, '_>, s: u64) -> Next {
                 segment = contract.segment_of_pc[next] as usize - 1;
                 let mut target = contract.slots[segment].load(Acquire);
                 if target == stubs.resolve {
-                    target = contract.resolve(segment, cx.deadline, cx.policy);
+                    target = contract.resolve(segment, cx.budget, cx.policy);
                 }
                 if target != stubs.interpret {
                     return Next {

@@ -75,16 +75,16 @@ pub fn execute(
     let Some(stubs) = contract::shared_stubs() else {
         return interpret(ctx, rev, msg, code, dtvm_core::analysis::code_hash(code));
     };
-    let deadline = std::time::Instant::now() + policy::CALL_COMPILE_BUDGET;
+    let budget = policy::CallBudget::new();
     let key = code_cache::key(code, rev);
     let (contract, created) = code_cache::contract(&key, code, rev, stubs);
     if !lazy {
-        contract.compile_all(deadline);
+        contract.compile_all(&budget);
     } else if created {
         background::enqueue(&contract);
     }
     dtvm_runtime::execute_analyzed(ctx, rev, msg, contract.analysis(), |frame| {
-        contract.run(frame, deadline, CallerPolicy::Compiles)
+        contract.run(frame, &budget, CallerPolicy::Compiles)
     })
 }
 

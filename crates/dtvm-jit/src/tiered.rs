@@ -15,7 +15,7 @@ use crate::background;
 use crate::code_cache::{self, Key};
 use crate::config::{self, HEAT_HALF_LIFE_SECS};
 use crate::contract::{CallerPolicy, Contract};
-use crate::policy::CALL_COMPILE_BUDGET;
+use crate::policy::CallBudget;
 use crate::stats::{PROMOTIONS, PROMOTIONS_DEFERRED};
 use crate::stubs::Stubs;
 use ::evmc_vm::{ExecutionContext, ExecutionMessage, ExecutionResult};
@@ -136,13 +136,14 @@ fn run_promoted(
     msg: &ExecutionMessage<'_>,
     contract: &Arc<Contract>,
 ) -> ExecutionResult {
-    let (policy, deadline) = if config::compile_now() {
-        (CallerPolicy::Compiles, Instant::now() + CALL_COMPILE_BUDGET)
+    let policy = if config::compile_now() {
+        CallerPolicy::Compiles
     } else {
-        (CallerPolicy::Never, Instant::now())
+        CallerPolicy::Never
     };
+    let budget = CallBudget::new();
     dtvm_runtime::execute_analyzed(ctx, rev, msg, contract.analysis(), |frame| {
-        contract.run(frame, deadline, policy)
+        contract.run(frame, &budget, policy)
     })
 }
 
@@ -175,6 +176,6 @@ fn promote(key: &Key, code: &[u8], rev: Revision, stubs: &'static Stubs) {
     // Without compile-now, the regions its next calls enter are requested from the background
     // compilers as they are entered.
     if now {
-        contract.compile_all(Instant::now() + COMPILE_NOW_BUDGET);
+        contract.compile_all(&CallBudget::of(COMPILE_NOW_BUDGET));
     }
 }

@@ -5,7 +5,9 @@
 
 use super::{CallerPolicy, Contract, JitState};
 use crate::compiler::{CompileError, Compiler};
-use crate::policy::{self, thread_cpu_nanos, BACKGROUND_SLICE, CONTRACT_COMPILE_BUDGET_NANOS};
+use crate::policy::{
+    self, thread_cpu_nanos, CallBudget, BACKGROUND_SLICE, CONTRACT_COMPILE_BUDGET_NANOS,
+};
 use crate::{background, stats};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::{Arc, TryLockError};
@@ -96,9 +98,9 @@ impl Contract {
     /// Multipass: compiles every region not compiled yet, until `deadline`. A contract too big
     /// for one call's budget is finished by the next calls (and the background compiler);
     /// meanwhile its uncompiled segments resolve lazily.
-    pub(crate) fn compile_all(self: &Arc<Self>, deadline: Instant) {
+    pub(crate) fn compile_all(self: &Arc<Self>, budget: &CallBudget) {
         if !self.up_front_done.load(Acquire) {
-            self.compile_rest(deadline);
+            self.compile_rest(budget.deadline());
         }
     }
 
@@ -304,7 +306,7 @@ impl Contract {
     pub(super) fn resolve(
         self: &Arc<Self>,
         s: usize,
-        deadline: Instant,
+        budget: &CallBudget,
         policy: CallerPolicy,
     ) -> usize {
         // Counted without read-modify-write (racing threads may lose a count, which only
@@ -325,6 +327,7 @@ impl Contract {
         if policy == CallerPolicy::Never || !hot && (background || spent) {
             return self.stubs.interpret;
         }
+        let deadline = budget.deadline();
         if Instant::now() >= deadline {
             return self.stubs.interpret;
         }
