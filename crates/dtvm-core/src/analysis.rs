@@ -11,10 +11,10 @@
 //! each but the last made of instructions that cannot fail once checked and charge no dynamic
 //! gas ([`OpInfo::fallible`](crate::opcode::OpInfo::fallible)). Nothing in a run branches, ends
 //! the frame or observes gas before its last block, and what that block does sees the gas a
-//! per-block charge leaves. [`CodeAnalysis::block`] gives
-//! at each block start the requirements of the rest of its run, so an engine that charges on entry
-//! by a jump or after a block-ending instruction, and not when it falls into a JUMPDEST, does one
-//! check per run: the interpreter, for which JUMPDEST-dense code is otherwise a check per byte.
+//! per-block charge leaves. [`CodeAnalysis::block`] gives at each block start the requirements
+//! of the rest of its run, so an engine that charges on entry by a jump or after a block-ending
+//! instruction, and not when it falls into a JUMPDEST, does one check per run: the interpreter,
+//! for which JUMPDEST-dense code is otherwise a check per byte.
 //! The JIT charges per basic block ([`CodeAnalysis::basic_block`]): its JUMPDEST segments are
 //! entered both ways, and a fall-through check costs it one compare.
 //!
@@ -24,7 +24,7 @@
 //! by block to fail where compiled code does.
 
 use crate::gas::{static_gas_table, GasTable};
-use crate::opcode::{JUMPDEST, OPCODES, PUSH1, PUSH32};
+use crate::opcode::{JUMPDEST, OPCODES};
 use crate::{Revision, STACK_LIMIT};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -197,16 +197,11 @@ impl CodeAnalysis {
     }
 }
 
-/// The pc of the instruction after the one at `pc` (past a PUSH's immediate).
+/// The pc of the instruction after the one at `pc` (past a PUSH's immediate; no other opcode,
+/// defined or not, has one).
 #[inline]
 fn next_pc(code: &[u8], pc: usize) -> usize {
-    let op = code[pc];
-    pc + 1
-        + if (PUSH1..=PUSH32).contains(&op) {
-            OPCODES[op as usize].immediate as usize
-        } else {
-            0
-        }
+    pc + 1 + OPCODES[code[pc] as usize].immediate as usize
 }
 
 /// Sums the basic block starting at `start` (< code length): it ends after an instruction that
