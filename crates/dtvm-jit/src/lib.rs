@@ -76,8 +76,10 @@ pub fn execute(
         return interpret(ctx, rev, msg, code, dtvm_core::analysis::code_hash(code));
     };
     let budget = policy::CallBudget::new();
-    let key = code_cache::key(code, rev);
-    let (contract, created) = code_cache::contract(&key, code, rev, stubs);
+    let (contract, created) = match code_cache::recent(code, rev) {
+        Some(contract) => (contract, false),
+        None => code_cache::contract(&code_cache::key(code, rev), code, rev, stubs),
+    };
     if !lazy {
         contract.compile_all(&budget);
     } else if created {

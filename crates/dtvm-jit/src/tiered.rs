@@ -99,6 +99,14 @@ thread_local! {
     static NESTED_NANOS: Cell<u64> = const { Cell::new(0) };
 }
 
+/// What a tiered call runs on.
+enum Tier {
+    /// The contract is in the code cache: its compiled regions (and the interpreter for the rest).
+    Promoted(Arc<Contract>),
+    /// Not (yet) promoted: interpreted, counting heat under this key.
+    Cold(Key),
+}
+
 /// Runs `code` for `msg` at `rev`: compiled code if the contract was promoted, otherwise the
 /// interpreter, counting heat.
 pub(crate) fn execute(
@@ -110,20 +118,30 @@ pub(crate) fn execute(
 ) -> ExecutionResult {
     let start = Instant::now();
     let callers_nested = NESTED_NANOS.replace(0);
-    let key = code_cache::key(code, rev);
-    let promoted = code_cache::lookup(&key, code);
-    let result = match &promoted {
-        Some(contract) => run_promoted(ctx, rev, msg, contract),
-        None => crate::interpret(ctx, rev, msg, code, key.0),
+    // The thread's recent contract spares hashing the code (see `code_cache::recent`).
+    let tier = match code_cache::recent(code, rev) {
+        Some(contract) => Tier::Promoted(contract),
+        None => {
+            let key = code_cache::key(code, rev);
+            match code_cache::lookup(&key, code) {
+                Some(contract) => Tier::Promoted(contract),
+                None => Tier::Cold(key),
+            }
+        }
+    };
+    let result = match &tier {
+        Tier::Promoted(contract) => run_promoted(ctx, rev, msg, contract),
+        Tier::Cold(key) => crate::interpret(ctx, rev, msg, code, key.0),
     };
     let took = (start.elapsed().as_nanos() as u64).max(1);
     let own = took.saturating_sub(NESTED_NANOS.get()).max(1);
     NESTED_NANOS.set(callers_nested.saturating_add(took));
-    if promoted.is_none()
-        && add_heat(&key, own) >= config::hot_nanos(code.len())
-        && code.len() <= config::max_code_size()
-    {
-        promote(&key, code, rev, stubs);
+    if let Tier::Cold(key) = tier {
+        if add_heat(&key, own) >= config::hot_nanos(code.len())
+            && code.len() <= config::max_code_size()
+        {
+            promote(&key, code, rev, stubs);
+        }
     }
     result
 }
