@@ -130,6 +130,7 @@ pub(crate) struct Compiler {
     frame_sig: Signature,
     pure_sig: Signature,
     expand_sig: Signature,
+    calldata_sig: Signature,
 }
 
 impl Compiler {
@@ -146,12 +147,15 @@ impl Compiler {
         pure_sig.params.push(AbiParam::new(I64));
         let mut expand_sig = frame_sig.clone();
         expand_sig.params.push(AbiParam::new(I64));
+        let mut calldata_sig = Signature::new(CallConv::SystemV);
+        calldata_sig.params.extend([AbiParam::new(I64); 4]);
         Ok(Self {
             module,
             tail_sig,
             frame_sig,
             pure_sig,
             expand_sig,
+            calldata_sig,
         })
     }
 
@@ -202,6 +206,7 @@ impl Compiler {
                 frame: b.import_signature(self.frame_sig.clone()),
                 pure: b.import_signature(self.pure_sig.clone()),
                 expand: b.import_signature(self.expand_sig.clone()),
+                calldata: b.import_signature(self.calldata_sig.clone()),
                 tail: b.import_signature(self.tail_sig.clone()),
             };
             translate::lower_region(b, config, analysis, all, segments, region, tables, sigs);

@@ -25,6 +25,9 @@ pub(crate) type PureHelper = unsafe extern "C" fn(*mut [U256; 3]);
 /// The memory expansion helper's signature, `fn(*mut Frame, offset) -> status` (see
 /// [`expand_word`]).
 pub(crate) type ExpandHelper = unsafe extern "C" fn(*mut Frame<'_, '_>, u64) -> i32;
+/// CALLDATALOAD's word beyond the inline path, `fn(input, input_len, offset, out)` (see
+/// [`calldata_word`]).
+pub(crate) type CalldataHelper = unsafe extern "C" fn(*const u8, usize, u64, *mut U256);
 
 /// How the translator lowers an opcode, by its kind in the opcode list.
 #[derive(Clone, Copy)]
@@ -94,6 +97,22 @@ unsafe extern "C" fn frame_helper_of<const OP: u8>(frame: *mut Frame<'_, '_>) ->
     // exclusively borrowed frame it was given; the block's stack bounds were checked.
     let f = unsafe { &mut *frame };
     guard(|| run_body(OP, f))
+}
+
+/// CALLDATALOAD's word ([`ins::calldata_word`]) where compiled code cannot read it inline: a
+/// read past the input's end, zero-padded. `offset` is saturated to `u64::MAX` when larger.
+pub(crate) unsafe extern "C" fn calldata_word(
+    input: *const u8,
+    len: usize,
+    offset: u64,
+    out: *mut U256,
+) {
+    // SAFETY: compiled code passes the message's input (valid for the frame, per EVMC's
+    // `execute` contract) and its own 32-byte scratch slot.
+    unsafe {
+        let input = ::evmc_vm::slice_from_raw(input, len);
+        *out = ins::calldata_word(input, usize::try_from(offset).unwrap_or(usize::MAX));
+    }
 }
 
 /// MLOAD's and MSTORE's memory expansion ([`ins::expand_word`]) for compiled code that

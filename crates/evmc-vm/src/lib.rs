@@ -49,8 +49,10 @@ pub unsafe fn slice_from_raw<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
     }
 }
 
-/// Read-only view of the message a host passes to `execute`.
+/// Read-only view of the message a host passes to `execute`. Transparent: it is the message's
+/// address, which dtvm's compiled code reads the input fields through.
 #[derive(Clone, Copy)]
+#[repr(transparent)]
 pub struct ExecutionMessage<'a> {
     raw: &'a evmc_message,
 }

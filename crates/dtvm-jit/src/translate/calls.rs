@@ -17,6 +17,8 @@ pub(crate) struct Sigs {
     pub(crate) pure: SigRef,
     /// The memory expansion helper, `fn(*mut Frame, u64) -> i32`.
     pub(crate) expand: SigRef,
+    /// CALLDATALOAD's helper, `fn(*const u8, usize, u64, *mut U256)`.
+    pub(crate) calldata: SigRef,
     /// Segments and stubs, `fn(frame, sp, gas, segment) -> u64` (`tail`).
     pub(crate) tail: SigRef,
 }

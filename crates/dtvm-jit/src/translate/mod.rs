@@ -17,8 +17,10 @@
 //! `Frame::begin_block` does ([`control`]).
 //!
 //! The rest by concern: [`control`] (blocks, jumps, exits, gas and stack checks), [`memory`]
-//! (MLOAD/MSTORE fast paths), [`calls`] (the helper ABI), [`u256`] (256-bit arithmetic).
+//! (MLOAD/MSTORE fast paths), [`calldata`] (CALLDATALOAD's), [`calls`] (the helper ABI),
+//! [`u256`] (256-bit arithmetic).
 
+mod calldata;
 mod calls;
 mod control;
 mod memory;
@@ -360,6 +362,10 @@ impl<'a, 'f> Lower<'a, 'f> {
                 }
                 Lowering::Helper { helper, .. } if op == MSTORE => {
                     self.lower_mstore(helper);
+                    true
+                }
+                Lowering::Helper { .. } if op == CALLDATALOAD => {
+                    self.lower_calldataload();
                     true
                 }
                 Lowering::Helper { helper, uses_gas } => {

@@ -28,9 +28,14 @@ pub fn balance(f: &mut Frame<'_, '_>) -> OpResult {
 /// CALLDATALOAD: the 32 bytes of input at the offset, zero-padded past its end.
 pub fn calldataload(f: &mut Frame<'_, '_>) {
     let offset = saturating_usize(*f.top());
+    *f.top() = calldata_word(f.msg.input(), offset);
+}
+
+/// The 32 bytes of `input` at `offset`, zero-padded past its end (CALLDATALOAD's word).
+pub fn calldata_word(input: &[u8], offset: usize) -> U256 {
     let mut word = [0u8; 32];
-    copy_padded(&mut word, f.msg.input(), offset);
-    *f.top() = U256::from_be_bytes(word);
+    copy_padded(&mut word, input, offset);
+    U256::from_be_bytes(word)
 }
 
 /// The data a *COPY instruction reads from.
