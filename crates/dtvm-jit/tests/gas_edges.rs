@@ -104,3 +104,44 @@ fn a_block_failing_several_checks_keeps_the_interpreters_status() {
         assert_eq!(statuses.len(), 2, "{name}: {statuses:?}");
     }
 }
+
+#[test]
+fn memory_growth_into_zeroed_bytes_charges_as_the_interpreter() {
+    // Memory grows by `step` bytes at every access, at run-time offsets (a loop) and at
+    // constant ones (straight-line code), into bytes zeroed ahead (inline in compiled code)
+    // and past them (the helper). Every gas amount around each access's cost must end alike;
+    // MSIZE and a word read back are in the output.
+    for step in [1u8, 16, 32, 33, 100, 255] {
+        let mut looping = vec![PUSH1, 0];
+        let head = looping.len() as u8;
+        looping.extend([JUMPDEST, DUP1, DUP1, MSTORE, PUSH1, step, ADD]);
+        looping.extend([DUP1, PUSH2, 0x10, 0x00, GT, PUSH1, head, JUMPI]);
+        looping.extend([MSIZE, PUSH1, 0, MSTORE, PUSH1, 64, PUSH1, 0, RETURN]);
+        let mut straight = Vec::new();
+        for k in 0..40u16 {
+            let off = (k * step as u16).to_be_bytes();
+            straight.extend([PUSH2, off[0], off[1], DUP1, MSTORE]);
+        }
+        straight.extend([MSIZE, PUSH1, 0, MSTORE, PUSH1, 64, PUSH1, 0, RETURN]);
+        for code in [&looping, &straight] {
+            let full = run(Engine::Interp, code, 10_000_000);
+            assert_eq!(full.0, 0, "step {step}");
+            let used = 10_000_000 - full.1;
+            let mut checked = 0;
+            let mut gas = used.saturating_sub(400).max(0);
+            while gas <= used {
+                let expected = run(Engine::Interp, code, gas);
+                for engine in [Engine::Multipass, Engine::Lazy] {
+                    assert_eq!(
+                        run(engine, code, gas),
+                        expected,
+                        "{engine:?} step {step} gas {gas}"
+                    );
+                }
+                gas += 1 + (used - gas) % 3;
+                checked += 1;
+            }
+            assert!(checked > 100, "{checked}");
+        }
+    }
+}

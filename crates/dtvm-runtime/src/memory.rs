@@ -24,8 +24,10 @@ pub const MAPPED_FROM: usize = 256 << 10;
 /// [`Memory::OFFSET_LEN`]). Only `grow` and `from_buffer` change them.
 ///
 /// Invariant: `base[..len]` are the memory's bytes, initialized: `data`'s when `mapping` is
-/// `None` (then `len == data.len()`), otherwise the mapping's (`len <= capacity`; a mapping's
-/// bytes are all initialized, to zero by the kernel).
+/// `None` (then `len <= data.len() == ready`, the bytes past `len` zero), otherwise the
+/// mapping's (`len <= capacity`; a mapping's bytes are all initialized, to zero by the kernel).
+/// Growth within `ready` only sets `len` and charges gas: compiled code does that inline
+/// ([`Memory::OFFSET_READY`]).
 #[repr(C)]
 pub struct Memory {
     base: *mut u8,
@@ -35,8 +37,8 @@ pub struct Memory {
     /// The mapping's bytes from `max(clean_from, len)` on are zero (kernel pages nothing has
     /// written; a reused mapping was written up to where its last user's memory reached).
     clean_from: usize,
-    /// Growth up to here only sets `len`: the mapping's bytes in `[len, ready)` are zero (0
-    /// without a mapping). Past `clean_from`, it is the mapping's capacity.
+    /// Growth up to here only sets `len`: the bytes in `[len, ready)` are zero. Without a
+    /// mapping, the vector's length; with one, past `clean_from`, the mapping's capacity.
     ready: usize,
 }
 
@@ -51,6 +53,8 @@ impl Memory {
     pub const OFFSET_BASE: usize = std::mem::offset_of!(Memory, base);
     /// Offset of the length in bytes (a `usize`) in `Memory`.
     pub const OFFSET_LEN: usize = std::mem::offset_of!(Memory, len);
+    /// Offset of the bytes zeroed ahead (a `usize`, see the invariant) in `Memory`.
+    pub const OFFSET_READY: usize = std::mem::offset_of!(Memory, ready);
 
     /// Wraps a (possibly recycled) buffer; it is cleared first. A thread's kept mapping, if any,
     /// holds the bytes instead: a contract that needs a big memory on every call then grows it
@@ -153,8 +157,13 @@ impl Memory {
             return Ok(());
         }
         if self.mapping.is_none() && (new_len <= MAPPED_FROM || !mapping::AVAILABLE) {
-            self.data.resize(new_len, 0);
+            // Zeroed ahead, up to twice the new size below the mapping threshold: memory that
+            // grows a word at a time (an unrolled loop filling a buffer) then mostly grows
+            // without coming here, and compiled code without a call.
+            let ahead = new_len.saturating_mul(2).min(MAPPED_FROM).max(new_len);
+            self.data.resize(ahead, 0);
             self.base = self.data.as_mut_ptr();
+            self.ready = ahead;
         } else {
             self.grow_mapped(new_len)?;
             // Bytes below `clean_from` may be an earlier memory's (a reused mapping).
@@ -396,7 +405,7 @@ mod tests {
         for end in [32, 64, 4096, 65536] {
             m.expand(&mut gas, 0, end).unwrap();
             assert_eq!(m.base, m.data.as_mut_ptr());
-            assert_eq!(m.len, m.data.len());
+            assert!(m.len <= m.data.len() && m.ready == m.data.len());
         }
         m.expand(&mut gas, 0, 1 << 20).unwrap();
         let mapped = m.mapping.as_mut().expect("mapped").bytes_mut().as_mut_ptr();
@@ -411,7 +420,8 @@ mod tests {
         for end in [32, 200, 256, 4096, 5000, 1 << 16] {
             m.expand(&mut gas, 0, end).unwrap();
             assert!(m.as_slice().iter().all(|&b| b == 0), "end {end}");
-            assert_eq!((m.base, m.len), (m.data.as_mut_ptr(), m.data.len()));
+            assert_eq!(m.base, m.data.as_mut_ptr());
+            assert!(m.len <= m.data.len() && m.ready == m.data.len());
         }
         // Written bytes survive the move into a mapping and the mapping's growth (twice past
         // its first capacity); new bytes read zero.

@@ -1,6 +1,9 @@
 //! MLOAD and MSTORE: the word is read or written inline. An access inside the current memory
 //! size needs neither gas nor a call, so it is a bounds check and four byte-swapped loads or
-//! stores; anything else (growth, a huge offset) first calls the expansion helper
+//! stores. Growth within the bytes the memory has zeroed ahead (`Memory::OFFSET_READY`) is
+//! inline too: the Yellow Paper's expansion cost (`dtvm_core::gas::memory_cost`, 3 per word
+//! plus words² / 512, whose difference is charged) and a new length. Anything else (growth
+//! past them, gas running out, a huge offset) calls the expansion helper
 //! ([`shims::expand_word`], the runtime's rule), which charges the gas or fails the frame, and
 //! then accesses the word the same way.
 //!
@@ -9,10 +12,11 @@
 //! that keeps its state at fixed addresses (a hash function's) checks each address once per
 //! segment rather than at every access.
 //!
-//! The growth path is laid out inline, not as a cold block: straight-line code that grows memory
-//! at every access (a loop unrolled by the compiler, a buffer filled word by word) executes each
-//! access once, and a jump to a cold block at the end of a large function and back costs an
-//! instruction-cache miss each time, measured at about three times the helper's own work.
+//! Both growth paths are laid out inline, not as cold blocks: straight-line code that grows
+//! memory at every access (a loop unrolled by the compiler, a buffer filled word by word)
+//! executes each access once, and a jump to a cold block at the end of a large function and
+//! back costs an instruction-cache miss each time, measured at about three times the helper's
+//! own work.
 
 use super::*;
 use crate::shims::{ExpandHelper, FrameHelper};
@@ -22,6 +26,8 @@ use dtvm_runtime::memory::Memory;
 const OFF_MEM_BASE: i32 =
     (offset_of!(Frame<'static, 'static>, memory) + Memory::OFFSET_BASE) as i32;
 const OFF_MEM_LEN: i32 = (offset_of!(Frame<'static, 'static>, memory) + Memory::OFFSET_LEN) as i32;
+const OFF_MEM_READY: i32 =
+    (offset_of!(Frame<'static, 'static>, memory) + Memory::OFFSET_READY) as i32;
 /// EVM memory: any alignment, never trapping (bounds are checked first).
 const MEMORY: MemFlagsData = MemFlagsData::new().with_notrap();
 
@@ -42,8 +48,9 @@ impl Lower<'_, '_> {
             return Some(self.b.ins().iadd_imm_s(base, (end - WORD as u64) as i64));
         }
         let len = self.b.ins().load(I64, FLAGS, self.frame, OFF_MEM_LEN);
-        // `high`: the limbs above the lowest, non-zero when the offset is 2^64 or more.
-        let (fits, offset, high) = match offset {
+        // `high`: the limbs above the lowest, non-zero when the offset is 2^64 or more;
+        // `small`: the offset is below 2^32 (else only the helper can tell what happens).
+        let (fits, offset, end, small, high) = match offset {
             Word::Const(c) => {
                 let off = u32::try_from(c).ok()?;
                 let fits = self.b.ins().icmp_imm_s(
@@ -51,7 +58,9 @@ impl Lower<'_, '_> {
                     len,
                     off as i64 + WORD as i64,
                 );
-                (fits, self.b.ins().iconst(I64, off as i64), None)
+                let end = self.b.ins().iconst(I64, off as i64 + WORD as i64);
+                let offset = self.b.ins().iconst(I64, off as i64);
+                (fits, offset, end, None, None)
             }
             Word::Ssa([l0, l1, l2, l3]) => {
                 let high = self.b.ins().bor(l1, l2);
@@ -62,17 +71,51 @@ impl Lower<'_, '_> {
                 // Below 2^32 + 32: no overflow.
                 let end = self.b.ins().iadd_imm_s(l0, WORD as i64);
                 let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
-                (self.b.ins().band(small, inside), l0, Some(high))
+                let fits = self.b.ins().band(small, inside);
+                (fits, l0, end, Some(small), Some(high))
             }
         };
+        let zeroed = self.b.create_block();
         let grow = self.b.create_block();
+        let call = self.b.create_block();
         let access = self.b.create_block();
         self.b.append_block_param(access, I64);
         self.b
             .ins()
-            .brif(fits, access, &[BlockArg::Value(self.gas)], grow, &[]);
+            .brif(fits, access, &[BlockArg::Value(self.gas)], zeroed, &[]);
+
+        // Growth into zeroed bytes: only gas and the length (`Memory::grow`'s first case).
+        self.b.switch_to_block(zeroed);
+        let new_len = self.b.ins().iadd_imm_s(end, WORD as i64 - 1);
+        let new_len = self.b.ins().band_imm_s(new_len, -(WORD as i64));
+        let ready = self.b.ins().load(I64, FLAGS, self.frame, OFF_MEM_READY);
+        let within = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, new_len, ready);
+        let within = match small {
+            Some(small) => self.b.ins().band(small, within),
+            None => within,
+        };
+        self.b.ins().brif(within, grow, &[], call, &[]);
 
         self.b.switch_to_block(grow);
+        let new_cost = self.memory_cost(new_len);
+        let old_cost = self.memory_cost(len);
+        let gas = self.b.ins().isub(self.gas, new_cost);
+        let gas = self.b.ins().iadd(gas, old_cost);
+        // Out of gas: the helper fails the frame as the instruction would.
+        let enough = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, gas, 0);
+        let commit = self.b.create_block();
+        self.b.ins().brif(enough, commit, &[], call, &[]);
+        self.b.switch_to_block(commit);
+        self.b.ins().store(FLAGS, new_len, self.frame, OFF_MEM_LEN);
+        self.b.ins().jump(access, &[BlockArg::Value(gas)]);
+
+        self.b.switch_to_block(call);
         let arg = match high {
             None => offset,
             Some(high) => {
@@ -100,6 +143,16 @@ impl Lower<'_, '_> {
         // Loaded here: growth may have moved the buffer.
         let base = self.b.ins().load(I64, FLAGS, self.frame, OFF_MEM_BASE);
         Some(self.b.ins().iadd(base, offset))
+    }
+
+    /// `dtvm_core::gas::memory_cost` of a memory of `len` bytes (a multiple of 32 below
+    /// 2^32 + 64: the square cannot overflow).
+    fn memory_cost(&mut self, len: Value) -> Value {
+        let words = self.b.ins().ushr_imm_u(len, 5);
+        let square = self.b.ins().imul(words, words);
+        let quadratic = self.b.ins().ushr_imm_u(square, 9);
+        let linear = self.b.ins().imul_imm_s(words, 3);
+        self.b.ins().iadd(linear, quadratic)
     }
 
     pub(super) fn lower_mload(&mut self, helper: FrameHelper) {

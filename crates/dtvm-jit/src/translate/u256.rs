@@ -347,11 +347,14 @@ impl Lower<'_, '_> {
                 s.b.ins().iadd(x, y)
             }
         };
-        let lo = op(self, a_lo, b_lo);
-        // Carry out of a sum: it wrapped below an addend; borrow out of a difference: the
-        // subtrahend was larger.
-        let (x, y) = if subtract { (a_lo, b_lo) } else { (lo, a_lo) };
-        let carry = self.b.ins().icmp(IntCC::UnsignedLessThan, x, y);
+        // The low half with its carry (borrow) out: add/adc (sub/sbb) and a setb.
+        let (lo, carry) = if subtract {
+            self.b.ins().usub_overflow(a_lo, b_lo)
+        } else {
+            self.b.ins().uadd_overflow(a_lo, b_lo)
+        };
+        // Through an i64: a 128-bit add of a zero-extended i64 lowers to add/adc with 0.
+        let carry = self.b.ins().uextend(I64, carry);
         let carry = self.b.ins().uextend(I128, carry);
         let hi = op(self, a_hi, b_hi);
         let hi = op(self, hi, carry);
