@@ -19,6 +19,9 @@ use dtvm_core::U256;
 /// Memories larger than this move into a mapping of their own (if the platform has `mmap`).
 pub const MAPPED_FROM: usize = 256 << 10;
 
+/// Bytes a vector-held memory zeroes past its size at most (see `Memory::grow`).
+const ZERO_AHEAD: usize = 32 << 10;
+
 /// `#[repr(C)]` with the bytes' address and length mirrored in plain fields, so that compiled
 /// code can access memory in bounds without a call ([`Memory::OFFSET_BASE`],
 /// [`Memory::OFFSET_LEN`]). Only `grow` and `from_buffer` change them.
@@ -157,10 +160,15 @@ impl Memory {
             return Ok(());
         }
         if self.mapping.is_none() && (new_len <= MAPPED_FROM || !mapping::AVAILABLE) {
-            // Zeroed ahead, up to twice the new size below the mapping threshold: memory that
-            // grows a word at a time (an unrolled loop filling a buffer) then mostly grows
-            // without coming here, and compiled code without a call.
-            let ahead = new_len.saturating_mul(2).min(MAPPED_FROM).max(new_len);
+            // Zeroed ahead, up to twice the new size but at most ZERO_AHEAD more and below the
+            // mapping threshold: memory that grows a word at a time (an unrolled loop filling
+            // a buffer) then mostly grows without coming here, and compiled code without a
+            // call, while a deep call chain of frames keeps at most ZERO_AHEAD more each.
+            let ahead = new_len
+                .saturating_mul(2)
+                .min(new_len + ZERO_AHEAD)
+                .min(MAPPED_FROM)
+                .max(new_len);
             self.data.resize(ahead, 0);
             self.base = self.data.as_mut_ptr();
             self.ready = ahead;
