@@ -101,6 +101,8 @@ pub(crate) struct Tables<'a> {
     /// The interpreter stub (see `stubs.rs`): what a region's entry switch does for a segment
     /// it has no case for.
     pub interpret: usize,
+    /// The memory expansion stub that preserves every register (see `stubs.rs`).
+    pub expand: usize,
 }
 
 /// Cranelift's per-function working state, reused by every compilation on a thread.
@@ -145,8 +147,7 @@ impl Compiler {
         frame_sig.returns.push(AbiParam::new(I32));
         let mut pure_sig = Signature::new(CallConv::SystemV);
         pure_sig.params.push(AbiParam::new(I64));
-        let mut expand_sig = frame_sig.clone();
-        expand_sig.params.push(AbiParam::new(I64));
+        let expand_sig = crate::stubs::preserve_all_expand_signature();
         let mut calldata_sig = Signature::new(CallConv::SystemV);
         calldata_sig.params.extend([AbiParam::new(I64); 4]);
         Ok(Self {

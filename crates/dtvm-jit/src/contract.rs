@@ -236,6 +236,7 @@ impl Contract {
             code_len: self.segment_of_pc.len(),
             place: &self.place,
             interpret: self.stubs.interpret,
+            expand: self.stubs.expand,
         }
     }
 

@@ -7,8 +7,9 @@
 //! `extern "C"` hooks and then tail-call whatever the hook chose.
 
 use crate::compiler::{isa, tail_signature, DONE, OFF_GAS, OFF_SP};
+use crate::shims::ExpandHelper;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::I64;
+use cranelift_codegen::ir::types::{I32, I64};
 use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, Signature};
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -49,6 +50,21 @@ pub(crate) struct Stubs {
     pub resolve: usize,
     /// Slot value of a segment that runs in the interpreter.
     pub interpret: usize,
+    /// `expand(frame, offset, status_out)` in the `preserve_all` convention: the memory
+    /// expansion helper ([`crate::shims::expand_word`]) for compiled code, which then keeps
+    /// its values in registers across the call (see [`preserve_all_expand_signature`]).
+    pub expand: usize,
+}
+
+/// The signature of [`Stubs::expand`]: `preserve_all` (the callee saves every register it
+/// uses), parameters (frame, offset, address of an i32 for the status), no results (the
+/// convention has none). A call through it clobbers nothing, so straight-line code whose
+/// memory accesses may grow memory need not keep its live values in the few callee-saved
+/// registers or on the stack around each access; the stub pays the saves, on the rare path.
+pub(crate) fn preserve_all_expand_signature() -> Signature {
+    let mut sig = Signature::new(CallConv::PreserveAll);
+    sig.params.extend([AbiParam::new(I64); 3]);
+    sig
 }
 
 // SAFETY: the module pointer is never dereferenced; the rest is code addresses.
@@ -157,6 +173,21 @@ fn build(resolve_hook: ResolveHook, interpret_hook: InterpretHook) -> Result<Stu
             .return_call_indirect(tail_sig, next, &[frame, sp, gas, next_seg]);
     })?;
 
+    let mut expand_sig = Signature::new(CallConv::SystemV);
+    expand_sig.params.extend([AbiParam::new(I64); 2]);
+    expand_sig.returns.push(AbiParam::new(I32));
+    let expand = define(&mut module, &preserve_all_expand_signature(), &|b| {
+        let p = b.block_params(b.current_block().unwrap()).to_vec();
+        let (frame, offset, status_out) = (p[0], p[1], p[2]);
+        let sig = b.import_signature(expand_sig.clone());
+        let helper: ExpandHelper = crate::shims::expand_word;
+        let helper = b.ins().iconst(I64, helper as usize as i64);
+        let call = b.ins().call_indirect(sig, helper, &[frame, offset]);
+        let status = b.inst_results(call)[0];
+        b.ins().store(FLAGS, status, status_out, 0);
+        b.ins().return_(&[]);
+    })?;
+
     module.finalize_definitions().map_err(|e| e.to_string())?;
     let address = |id| module.get_finalized_function(id) as usize;
     let stubs = Stubs {
@@ -165,6 +196,7 @@ fn build(resolve_hook: ResolveHook, interpret_hook: InterpretHook) -> Result<Stu
         enter: unsafe { std::mem::transmute::<usize, EnterFn>(address(enter)) },
         resolve: address(resolve),
         interpret: address(interpret),
+        expand: address(expand),
     };
     // The stubs live for the whole process: the module is never freed.
     Ok(Stubs {

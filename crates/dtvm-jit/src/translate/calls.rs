@@ -15,7 +15,7 @@ pub(crate) struct Sigs {
     pub(crate) frame: SigRef,
     /// Pure helpers, `fn(*mut [U256; 3])`.
     pub(crate) pure: SigRef,
-    /// The memory expansion helper, `fn(*mut Frame, u64) -> i32`.
+    /// The memory expansion stub, `fn(*mut Frame, u64, *mut i32)`, `preserve_all`.
     pub(crate) expand: SigRef,
     /// CALLDATALOAD's helper, `fn(*const u8, usize, u64, *mut U256)`.
     pub(crate) calldata: SigRef,

@@ -5,7 +5,10 @@
 //! plus words² / 512, whose difference is charged) and a new length. Anything else (growth
 //! past them, gas running out, a huge offset) calls the expansion helper
 //! ([`shims::expand_word`], the runtime's rule), which charges the gas or fails the frame, and
-//! then accesses the word the same way.
+//! then accesses the word the same way. The call goes through a stub that preserves every
+//! register (`Stubs::expand`): with an ordinary call, the values live across each access had
+//! to sit in the five callee-saved registers or on the stack, and straight-line code spent
+//! more on those spills than on the accesses.
 //!
 //! Memory never shrinks during a frame, so once an access at a constant offset is done, later
 //! accesses of the same segment below its end need no check at all (`Lower::mem_known`): code
@@ -19,7 +22,7 @@
 //! own work.
 
 use super::*;
-use crate::shims::{ExpandHelper, FrameHelper};
+use crate::shims::FrameHelper;
 use cranelift_codegen::ir::condcodes::IntCC;
 use dtvm_runtime::memory::Memory;
 
@@ -124,13 +127,13 @@ impl Lower<'_, '_> {
             }
         };
         self.store_gas();
-        let helper: ExpandHelper = shims::expand_word;
-        let callee = self.b.ins().iconst(I64, helper as usize as i64);
-        let call = self
-            .b
+        // Through the stub that preserves every register: the status comes back in scratch.
+        let status_out = self.b.ins().stack_addr(I64, self.scratch, 0);
+        let callee = self.b.ins().iconst(I64, self.tables.expand as i64);
+        self.b
             .ins()
-            .call_indirect(self.sigs.expand, callee, &[self.frame, arg]);
-        let status = self.b.inst_results(call)[0];
+            .call_indirect(self.sigs.expand, callee, &[self.frame, arg, status_out]);
+        let status = self.b.ins().stack_load(I32, I32, self.scratch, 0);
         self.fail_with(status);
         let gas = self.b.ins().load(I64, FLAGS, self.frame, OFF_GAS);
         self.b.ins().jump(access, &[BlockArg::Value(gas)]);
