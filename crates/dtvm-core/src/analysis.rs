@@ -25,6 +25,7 @@
 
 use crate::gas::{static_gas_table, GasTable};
 use crate::opcode::{JUMPDEST, OPCODES};
+use crate::recent::Recent;
 use crate::{Revision, STACK_LIMIT};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -339,6 +340,22 @@ impl AnalysisCache {
             self.bytes.fetch_add(size, Relaxed);
         }
         analysis
+    }
+
+    /// [`get`](Self::get), but first the analysis this thread's last call of this function
+    /// returned, if `code` at `rev` is still its code (see [`crate::recent`]).
+    pub fn get_recent(&self, code: &[u8], rev: Revision) -> Arc<CodeAnalysis> {
+        thread_local! {
+            static RECENT: std::cell::RefCell<Recent<CodeAnalysis>> =
+                const { std::cell::RefCell::new(Recent::EMPTY) };
+        }
+        RECENT.with(|memo| {
+            Recent::find(memo, code, rev, CodeAnalysis::code).unwrap_or_else(|| {
+                let analysis = self.get(code, rev);
+                Recent::remember(memo, code, rev, &analysis);
+                analysis
+            })
+        })
     }
 
     /// The number of cached analyses.

@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod gas;
 pub mod opcode;
+pub mod recent;
 
 pub use evmc_vm::sys::{
     evmc_revision as Revision, EVMC_BERLIN as BERLIN, EVMC_BYZANTIUM as BYZANTIUM,

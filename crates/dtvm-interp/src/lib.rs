@@ -23,7 +23,11 @@ pub fn execute(
     msg: &ExecutionMessage<'_>,
     code: &[u8],
 ) -> ExecutionResult {
-    execute_hashed(ctx, rev, msg, code, dtvm_core::analysis::code_hash(code))
+    if code.is_empty() {
+        return ExecutionResult::new(EVMC_SUCCESS, msg.gas().max(0), 0, Vec::new());
+    }
+    let analysis = analysis_cache().get_recent(code, rev);
+    execute_analyzed(ctx, rev, msg, &analysis, |frame| run(frame, 0))
 }
 
 /// [`execute`] for a caller that has already hashed `code` (`dtvm_core::analysis::code_hash`).

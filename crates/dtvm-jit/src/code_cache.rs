@@ -12,21 +12,21 @@
 //!   (each frame holds an `Arc`), so eviction never frees code in use.
 //! * Freed machine code is unmapped; after a large eviction the allocator is asked to return
 //!   free heap to the OS (glibc keeps it otherwise).
-//! * Each thread remembers the contract its last lookup found ([`recent`]) by a weak reference:
-//!   a repeated call skips hashing the code but still compares it byte for byte, and the memo
-//!   never keeps a contract alive. It may return a contract evicted while a frame still runs
-//!   it; that contract is freed when the last such call ends.
+//! * Each thread remembers the contract its last lookup found ([`recent`], weakly: see
+//!   `dtvm_core::recent`). It may return a contract evicted while a frame still runs it; that
+//!   contract is freed when the last such call ends.
 
 use crate::config;
 use crate::contract::{Contract, SegmentStats};
 use crate::stubs::Stubs;
 use dtvm_core::analysis::analysis_cache;
+use dtvm_core::recent::Recent;
 use dtvm_core::Revision;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, RwLock};
 
 pub(crate) type Key = (u128, Revision);
 
@@ -41,16 +41,9 @@ static NEXT_IDLE_SWEEP: AtomicU64 = AtomicU64::new(0);
 /// One thread evicts at a time; the others go on.
 static EVICTING: AtomicBool = AtomicBool::new(false);
 
-/// A thread's last found contract (see the invariants).
-struct Recent {
-    code: *const u8,
-    len: usize,
-    rev: Revision,
-    contract: Weak<Contract>,
-}
-
 thread_local! {
-    static RECENT: RefCell<Option<Recent>> = const { RefCell::new(None) };
+    /// This thread's last found contract (see the invariants).
+    static RECENT: RefCell<Recent<Contract>> = const { RefCell::new(Recent::EMPTY) };
 }
 
 /// Freed bytes after which the allocator is asked to give free heap back.
@@ -98,35 +91,20 @@ pub(crate) fn key(code: &[u8], rev: Revision) -> Key {
     (dtvm_core::analysis::code_hash(code), rev)
 }
 
-/// The contract this thread's last lookup found, if `code` at `rev` is its code (the same
-/// buffer, then the same bytes), marked as used now. A hit costs a byte comparison instead of
-/// hashing the code and locking the cache: a fifth of a short call's time in compiled code.
+/// The contract this thread's last lookup found, if `code` at `rev` is its code (see
+/// [`dtvm_core::recent`]), marked as used now. A hit costs a byte comparison instead of hashing
+/// the code and locking the cache: a fifth of a short call's time in compiled code.
 #[inline]
 pub(crate) fn recent(code: &[u8], rev: Revision) -> Option<Arc<Contract>> {
-    let contract = RECENT.with(|recent| {
-        let recent = recent.borrow();
-        let r = recent.as_ref()?;
-        if r.code != code.as_ptr() || r.len != code.len() || r.rev != rev {
-            return None;
-        }
-        r.contract.upgrade().filter(|c| c.analysis().code() == code)
-    })?;
+    let contract =
+        RECENT.with(|memo| Recent::find(memo, code, rev, |c: &Contract| c.analysis().code()))?;
     contract.last_used.store(now_ms(), Relaxed);
     Some(contract)
 }
 
 /// Makes `contract`, found for `code` at `rev`, this thread's recent one.
 fn remember(code: &[u8], rev: Revision, contract: &Arc<Contract>) {
-    let old = RECENT.with(|recent| {
-        recent.borrow_mut().replace(Recent {
-            code: code.as_ptr(),
-            len: code.len(),
-            rev,
-            contract: Arc::downgrade(contract),
-        })
-    });
-    // Outside the borrow: dropping the last weak reference frees the contract's allocation.
-    drop(old);
+    RECENT.with(|memo| Recent::remember(memo, code, rev, contract));
 }
 
 /// The cached contract for `code` under `key`, marked as used now.

@@ -1,7 +1,7 @@
-//! A thread finds the contract of its last call again by the code's buffer, without hashing it
-//! (`code_cache::recent`). A host may reuse one buffer for other code, or call the same code at
-//! another revision: each call must still run its own code. And the memo must not keep a
-//! contract the cache dropped alive.
+//! A thread finds the analysis (interpreter) or compiled contract (JIT) of its last call again
+//! by the code's buffer, without hashing it (`dtvm_core::recent`). A host may reuse one buffer
+//! for other code, or call the same code at another revision: each call must still run its own
+//! code. And the memo must not keep a contract the cache dropped alive.
 
 mod common;
 use ::evmc_vm::sys::{EVMC_CANCUN, EVMC_LONDON, EVMC_SUCCESS, EVMC_UNDEFINED_INSTRUCTION};
@@ -14,7 +14,12 @@ fn returning(value: u8) -> Vec<u8> {
 
 #[test]
 fn a_reused_buffer_runs_its_new_code_and_the_memo_frees_nothing() {
-    for engine in [Engine::Multipass, Engine::Lazy, Engine::Tiered] {
+    for engine in [
+        Engine::Interp,
+        Engine::Multipass,
+        Engine::Lazy,
+        Engine::Tiered,
+    ] {
         let mut buffer = returning(0x11);
         let host = MockHost::with_engine(EVMC_CANCUN, engine);
         for _ in 0..3 {
