@@ -295,7 +295,7 @@ fn rem_n<const N: usize>(x: &[u64; 8], divisor: &Divisor<N>, out: &mut U256) {
     *out = U256::from_limbs(r);
 }
 
-/// `x mod m` for a non-zero `m`. The full-width modulus (field arithmetic) is inlined into the
+/// `x mod m`, zero when `m` is zero. The full-width modulus (field arithmetic) is inlined into the
 /// caller: its remainder then goes from registers to the destination, where returning it through
 /// memory would make the caller's 16-byte reload wait on four 8-byte stores (store-forwarding
 /// stall, ~15 cycles).
@@ -314,8 +314,10 @@ fn rem_narrow(x: &[u64; 8], m: &Limbs, out: &mut U256) {
         rem_n(x, &Divisor::<3>::new(m), out)
     } else if m[1] != 0 {
         rem_n(x, &Divisor::<2>::new(m), out)
-    } else {
+    } else if m[0] != 0 {
         rem_1(x, m[0], out)
+    } else {
+        *out = U256::ZERO;
     }
 }
 
@@ -338,12 +340,8 @@ fn mul_full(a: &Limbs, b: &Limbs) -> [u64; 8] {
 /// MULMOD: `a * b mod m` into `out`, zero when `m` is zero.
 #[inline(always)]
 pub fn mulmod(a: &U256, b: &U256, m: &U256, out: &mut U256) {
-    let m = m.as_limbs();
-    if m.iter().all(|&l| l == 0) {
-        *out = U256::ZERO;
-        return;
-    }
-    rem_wide(&mul_full(a.as_limbs(), b.as_limbs()), m, out);
+    // A zero modulus is rare: `rem_wide` tests it off the full-width path.
+    rem_wide(&mul_full(a.as_limbs(), b.as_limbs()), m.as_limbs(), out);
 }
 
 /// ADDMOD: `a + b mod m` into `out`, zero when `m` is zero.
@@ -364,10 +362,6 @@ pub fn addmod(a: &U256, b: &U256, m: &U256, out: &mut U256) {
         let (sum, carry) = reduce(*a).overflowing_add(reduce(*b));
         let (r, borrow) = sum.overflowing_sub(*m);
         *out = if carry || !borrow { r } else { sum };
-        return;
-    }
-    if ml.iter().all(|&l| l == 0) {
-        *out = U256::ZERO;
         return;
     }
     let (sum, carry) = a.overflowing_add(*b);
