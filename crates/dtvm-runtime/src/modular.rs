@@ -8,8 +8,14 @@
 //! hardware division: one quotient limb costs a 3-by-2 estimate (three multiplications) and a
 //! multiply-subtract over the remaining limbs. The number of quotient limbs follows the actual
 //! length of the numerator, so small operands cost little.
+//!
+//! The work that depends on the modulus alone (normalization shift, shifted limbs, reciprocal:
+//! a hardware division) is a [`Divisor`]. Field arithmetic reduces by one prime over and over,
+//! so each thread keeps the divisor of the last full-width modulus it used, keyed by that
+//! modulus; a cached divisor is always the one [`Divisor::new`] computes from its key.
 
 use dtvm_core::U256;
+use std::cell::Cell;
 
 type Limbs = [u64; 4];
 
@@ -116,6 +122,9 @@ fn div_3by2(u2: u64, u1: u64, u0: u64, d: u128, v: u64) -> (u64, u128) {
         r = r.wrapping_add(d);
     }
     if r >= d {
+        // Rare (none in 2.8 million steps of products of random field elements): a branch,
+        // where LLVM would otherwise compute both sides and select (~8 instructions per step).
+        std::hint::cold_path();
         q1 = q1.wrapping_add(1);
         r -= d;
     }
@@ -174,71 +183,129 @@ fn rem_1(x: &[u64; 8], m: u64, out: &mut U256) {
     *out = U256::from_limbs([r >> shift, 0, 0, 0]);
 }
 
-/// Remainder of `x` by a modulus of exactly `N` limbs (2 ≤ N ≤ 4, top limb non-zero).
+/// One quotient limb of Knuth's division: `u[j..=j + N] -= q * d << 64j` with the `q` that
+/// leaves `u[j + N] = 0` and `u[j..j + N] < d`. Requires `(u[j + N], u[j + N - 1]) < (d[N - 1],
+/// d[N - 2])` for the normalized `d` with its 3-by-2 reciprocal `v`.
 #[inline(always)]
-fn rem_n<const N: usize>(x: &[u64; 8], m: &Limbs, out: &mut U256) {
-    let shift = m[N - 1].leading_zeros();
-    let mut d = [0u64; N];
-    d[0] = m[0] << shift;
-    for i in 1..N {
-        d[i] = m[i] << shift | m[i - 1] >> 1 >> (63 - shift);
+fn quotient_step<const N: usize>(u: &mut Wide, j: usize, d: &[u64; N], v: u64) {
+    let dd = join(d[N - 1], d[N - 2]);
+    let (u2, u1, u0) = (u[j + N], u[j + N - 1], u[j + N - 2]);
+    if join(u2, u1) == dd {
+        // The estimate would overflow: the quotient limb is then exactly 2^64 - 1 (Knuth,
+        // TAOCP 4.3.1, with a two-limb divisor prefix), and the product it subtracts takes the
+        // top limb to zero.
+        let borrow = submul(&mut u[j..j + N], d, u64::MAX);
+        debug_assert_eq!(borrow, u2);
+        u[j + N] = 0;
+        return;
     }
+    let (q, r) = div_3by2(u2, u1, u0, dd, v);
+    let borrow = submul(&mut u[j..j + N - 2], &d[..N - 2], q);
+    let (r, negative) = r.overflowing_sub(borrow as u128);
+    u[j + N - 2] = r as u64;
+    u[j + N - 1] = (r >> 64) as u64;
+    u[j + N] = 0;
+    if negative {
+        // The estimate was one too large (rare): add one divisor back.
+        add_back(&mut u[j..j + N], d);
+    }
+}
+
+/// A modulus of exactly `N` limbs (2 ≤ N ≤ 4, top limb non-zero) prepared for division: its
+/// normalization shift, the shifted limbs and their 3-by-2 reciprocal.
+#[derive(Clone, Copy)]
+struct Divisor<const N: usize> {
+    shift: u32,
+    d: [u64; N],
+    v: u64,
+}
+
+impl<const N: usize> Divisor<N> {
+    #[inline(always)]
+    fn new(m: &Limbs) -> Self {
+        let shift = m[N - 1].leading_zeros();
+        let mut d = [0u64; N];
+        d[0] = m[0] << shift;
+        for i in 1..N {
+            d[i] = m[i] << shift | m[i - 1] >> 1 >> (63 - shift);
+        }
+        let v = reciprocal_3by2(join(d[N - 1], d[N - 2]));
+        Self { shift, d, v }
+    }
+}
+
+/// The full-width divisor of `m` (`m[3] != 0`), computed at a miss.
+#[cold]
+#[inline(never)]
+fn divisor_4_miss(m: &Limbs) -> Divisor<4> {
+    Divisor::new(m)
+}
+
+std::thread_local! {
+    /// The last full-width modulus reduced by on this thread, with its divisor: field arithmetic
+    /// reduces by one prime over and over, and the divisor costs a hardware division. The key
+    /// is zero (which no full-width modulus is) until the first reduction.
+    static LAST_DIVISOR: Cell<(Limbs, Divisor<4>)> = const {
+        Cell::new(([0; 4], Divisor { shift: 0, d: [0; 4], v: 0 }))
+    };
+}
+
+/// The divisor of a full-width `m` (`m[3] != 0`), from this thread's cache when it holds `m`.
+#[inline(always)]
+fn divisor_4(m: &Limbs) -> Divisor<4> {
+    LAST_DIVISOR.with(|last| {
+        let (key, divisor) = last.get();
+        if key == *m {
+            return divisor;
+        }
+        let divisor = divisor_4_miss(m);
+        last.set((*m, divisor));
+        divisor
+    })
+}
+
+/// Remainder of `x` by the modulus `divisor` was prepared from.
+#[inline(always)]
+fn rem_n<const N: usize>(x: &[u64; 8], divisor: &Divisor<N>, out: &mut U256) {
+    let Divisor { shift, d, v } = *divisor;
     let dd = join(d[N - 1], d[N - 2]);
     let mut u = normalize(x, shift);
 
-    // The quotient loop starts at the highest limb pair below `dd`, so that every 3-by-2 step
-    // meets its precondition; a product of reduced operands skips the top quotient limb here.
-    let Some(high) = u.iter().rposition(|&l| l != 0) else {
-        *out = U256::ZERO;
-        return;
-    };
-    let top = if high == 0 || join(u[high], u[high - 1]) < dd {
-        high
-    } else {
-        high + 1
-    };
-    if top >= N {
-        let v = reciprocal_3by2(dd);
-        for j in (0..=top - N).rev() {
-            let (u2, u1, u0) = (u[j + N], u[j + N - 1], u[j + N - 2]);
-            if join(u2, u1) == dd {
-                // The estimate would overflow: the quotient limb is then exactly 2^64 - 1
-                // (Knuth, TAOCP 4.3.1, with a two-limb divisor prefix), and the product it
-                // subtracts takes the top limb to zero.
-                let borrow = submul(&mut u[j..j + N], &d, u64::MAX);
-                debug_assert_eq!(borrow, u2);
-                u[j + N] = 0;
-                continue;
+    // Quotient limbs from the top (`u[8] < 2^shift <= 2^63 <= d[N - 1]`, so the first step
+    // meets the 3-by-2 precondition), skipping the leading steps whose quotient limb is zero:
+    // steps are taken from the first one whose top limbs reach `dd`. A product of reduced
+    // operands skips the top step, one by a small constant more. Unrolled: each step's `j` is a
+    // constant, so that `u` lives in registers (a loop indexes it in memory); `j + N < 9`
+    // (constant) keeps the indices in bounds.
+    let mut started = false;
+    macro_rules! steps {
+        ($($j:literal)*) => {$(
+            if $j + N < u.len() {
+                started = started || u[$j + N] != 0 || join(u[$j + N - 1], u[$j + N - 2]) >= dd;
+                if started {
+                    quotient_step(&mut u, $j, &d, v);
+                }
             }
-            let (q, r) = div_3by2(u2, u1, u0, dd, v);
-            let borrow = submul(&mut u[j..j + N - 2], &d[..N - 2], q);
-            let (r, negative) = r.overflowing_sub(borrow as u128);
-            u[j + N - 2] = r as u64;
-            u[j + N - 1] = (r >> 64) as u64;
-            u[j + N] = 0;
-            if negative {
-                // The estimate was one too large (rare): add one divisor back.
-                add_back(&mut u[j..j + N], &d);
-            }
-        }
+        )*};
     }
+    steps!(6 5 4 3 2 1 0);
 
     let mut r = [0u64; 4];
     for i in 0..N - 1 {
-        r[i] = u[i] >> shift | u[i + 1] << 1 << (63 - shift);
+        r[i] = (join(u[i + 1], u[i]) >> shift) as u64;
     }
     r[N - 1] = u[N - 1] >> shift;
     *out = U256::from_limbs(r);
 }
 
-/// `x mod m` for a non-zero `m`. The full-width modulus (field arithmetic) is inlined into the
+/// `x mod m`, zero when `m` is zero. The full-width modulus (field arithmetic) is inlined into the
 /// caller: its remainder then goes from registers to the destination, where returning it through
 /// memory would make the caller's 16-byte reload wait on four 8-byte stores (store-forwarding
 /// stall, ~15 cycles).
 #[inline(always)]
 fn rem_wide(x: &[u64; 8], m: &Limbs, out: &mut U256) {
     if m[3] != 0 {
-        rem_n::<4>(x, m, out)
+        rem_n(x, &divisor_4(m), out)
     } else {
         rem_narrow(x, m, out)
     }
@@ -247,11 +314,13 @@ fn rem_wide(x: &[u64; 8], m: &Limbs, out: &mut U256) {
 #[inline(never)]
 fn rem_narrow(x: &[u64; 8], m: &Limbs, out: &mut U256) {
     if m[2] != 0 {
-        rem_n::<3>(x, m, out)
+        rem_n(x, &Divisor::<3>::new(m), out)
     } else if m[1] != 0 {
-        rem_n::<2>(x, m, out)
-    } else {
+        rem_n(x, &Divisor::<2>::new(m), out)
+    } else if m[0] != 0 {
         rem_1(x, m[0], out)
+    } else {
+        *out = U256::ZERO;
     }
 }
 
@@ -274,12 +343,8 @@ fn mul_full(a: &Limbs, b: &Limbs) -> [u64; 8] {
 /// MULMOD: `a * b mod m` into `out`, zero when `m` is zero.
 #[inline(always)]
 pub fn mulmod(a: &U256, b: &U256, m: &U256, out: &mut U256) {
-    let m = m.as_limbs();
-    if m.iter().all(|&l| l == 0) {
-        *out = U256::ZERO;
-        return;
-    }
-    rem_wide(&mul_full(a.as_limbs(), b.as_limbs()), m, out);
+    // A zero modulus is rare: `rem_wide` tests it off the full-width path.
+    rem_wide(&mul_full(a.as_limbs(), b.as_limbs()), m.as_limbs(), out);
 }
 
 /// ADDMOD: `a + b mod m` into `out`, zero when `m` is zero.
@@ -300,10 +365,6 @@ pub fn addmod(a: &U256, b: &U256, m: &U256, out: &mut U256) {
         let (sum, carry) = reduce(*a).overflowing_add(reduce(*b));
         let (r, borrow) = sum.overflowing_sub(*m);
         *out = if carry || !borrow { r } else { sum };
-        return;
-    }
-    if ml.iter().all(|&l| l == 0) {
-        *out = U256::ZERO;
         return;
     }
     let (sum, carry) = a.overflowing_add(*b);
@@ -453,6 +514,52 @@ mod tests {
         for _ in 0..200_000 {
             let (a, b, m) = (rng.value(), rng.value(), rng.value());
             assert_matches_reference(a, b, m);
+        }
+    }
+
+    /// Runs of one modulus (cache hits after the first), moduli alternating call by call
+    /// (misses), and narrow, zero and one moduli in between (which leave the cache alone), each
+    /// against the reference.
+    fn check_modulus_sequences(seed: u64) {
+        let mut rng = Rng(seed);
+        let mut moduli: Vec<U256> = samples()
+            .into_iter()
+            .filter(|m| m.bit_len() > 192)
+            .collect();
+        moduli.extend((0..8).map(|_| rng.value() | U256::from(1) << 200));
+        let narrow = [U256::ZERO, U256::from(1), U256::from(3), U256::MAX >> 100];
+        for &m in &moduli {
+            for _ in 0..200 {
+                assert_matches_reference(rng.value(), rng.value(), m);
+            }
+        }
+        for _ in 0..20_000 {
+            let m = match rng.next() % 4 {
+                0 => narrow[(rng.next() % 4) as usize],
+                _ => moduli[(rng.next() % moduli.len() as u64) as usize],
+            };
+            assert_matches_reference(rng.value(), rng.value(), m);
+        }
+        for (&m, &n) in moduli.iter().zip(moduli.iter().skip(1)) {
+            for k in 0..8 {
+                let m = [m, n, narrow[k % 4]][k % 3];
+                assert_matches_reference(rng.value(), rng.value(), m);
+            }
+        }
+    }
+
+    #[test]
+    fn cached_divisors_match_wide_arithmetic() {
+        check_modulus_sequences(0x2545_f491_4f6c_dd1d);
+    }
+
+    #[test]
+    fn cached_divisors_on_concurrent_threads() {
+        let threads: Vec<_> = (1..=4u64)
+            .map(|seed| std::thread::spawn(move || check_modulus_sequences(seed)))
+            .collect();
+        for t in threads {
+            t.join().unwrap();
         }
     }
 
