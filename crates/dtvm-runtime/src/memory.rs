@@ -20,7 +20,7 @@ use dtvm_core::U256;
 pub const MAPPED_FROM: usize = 256 << 10;
 
 /// Bytes a vector-held memory zeroes past its size at most (see `Memory::grow`).
-const ZERO_AHEAD: usize = 32 << 10;
+const ZERO_AHEAD: usize = 4 << 10;
 
 /// `#[repr(C)]` with the bytes' address and length mirrored in plain fields, so that compiled
 /// code can access memory in bounds without a call ([`Memory::OFFSET_BASE`],
@@ -155,19 +155,21 @@ impl Memory {
         }
         let new_len = new_words as usize * 32;
         if new_len <= self.ready {
-            // Mapped zeros nobody has written: nothing to do but count them in.
+            // Zeros nobody has written (zeroed ahead, or mapped): only count them in.
             self.len = new_len;
             return Ok(());
         }
         if self.mapping.is_none() && (new_len <= MAPPED_FROM || !mapping::AVAILABLE) {
-            // Zeroed ahead, up to twice the new size but at most ZERO_AHEAD more and below the
-            // mapping threshold: memory that grows a word at a time (an unrolled loop filling
-            // a buffer) then mostly grows without coming here, and compiled code without a
-            // call, while a deep call chain of frames keeps at most ZERO_AHEAD more each.
+            // Zeroed ahead within the vector's capacity, up to twice the new size but at most
+            // ZERO_AHEAD more: memory that grows a word at a time (an unrolled loop filling a
+            // buffer) then mostly grows without coming here, and compiled code without a
+            // call. Never past the capacity: the allocation stays what growth to `new_len`
+            // makes it, and a deep call chain of frames holds no more memory than before.
+            self.data.reserve(new_len - self.data.len());
             let ahead = new_len
                 .saturating_mul(2)
                 .min(new_len + ZERO_AHEAD)
-                .min(MAPPED_FROM)
+                .min(self.data.capacity())
                 .max(new_len);
             self.data.resize(ahead, 0);
             self.base = self.data.as_mut_ptr();
