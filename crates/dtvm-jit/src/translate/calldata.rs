@@ -46,18 +46,11 @@ impl Lower<'_, '_> {
                     (None, off, off)
                 }
             },
-            Word::Ssa([l0, l1, l2, l3]) => {
-                let high = self.b.ins().bor(l1, l2);
-                let high = self.b.ins().bor(high, l3);
-                let big = self.b.ins().ushr_imm_u(l0, 32);
-                let hi = self.b.ins().bor(high, big);
-                let small = self.b.ins().icmp_imm_s(IntCC::Equal, hi, 0);
-                // Below 2^32 + 32: no overflow.
-                let end = self.b.ins().iadd_imm_s(l0, WORD as i64);
-                let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
+            Word::Ssa(limbs) => {
+                let w = self.word_within(limbs, len);
                 let saturated = self.b.ins().iconst(I64, -1);
-                let saturated = self.b.ins().select(high, saturated, l0);
-                (Some(self.b.ins().band(small, inside)), l0, saturated)
+                let saturated = self.b.ins().select(w.high, saturated, limbs[0]);
+                (Some(w.fits), limbs[0], saturated)
             }
         };
         let slow = self.b.create_block();

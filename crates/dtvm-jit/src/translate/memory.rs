@@ -34,6 +34,18 @@ const OFF_MEM_READY: i32 =
 /// EVM memory: any alignment, never trapping (bounds are checked first).
 const MEMORY: MemFlagsData = MemFlagsData::new().with_notrap();
 
+/// What [`Lower::word_within`] computes.
+pub(super) struct WordWithin {
+    /// The word lies within the bytes (I8).
+    pub(super) fits: Value,
+    /// The offset is below 2^32 (I8).
+    pub(super) small: Value,
+    /// The offset's limbs above the lowest, or-ed: non-zero at 2^64 and beyond.
+    pub(super) high: Value,
+    /// The lowest limb plus 32: the word's end when `small`.
+    pub(super) end: Value,
+}
+
 impl Lower<'_, '_> {
     /// Makes the 32-byte word at `offset` addressable (charging the expansion, or failing the
     /// frame as the instruction would) and returns its address. `None` when a constant offset
@@ -65,17 +77,9 @@ impl Lower<'_, '_> {
                 let offset = self.b.ins().iconst(I64, off as i64);
                 (fits, offset, end, None, None)
             }
-            Word::Ssa([l0, l1, l2, l3]) => {
-                let high = self.b.ins().bor(l1, l2);
-                let high = self.b.ins().bor(high, l3);
-                let big = self.b.ins().ushr_imm_u(l0, 32);
-                let hi = self.b.ins().bor(high, big);
-                let small = self.b.ins().icmp_imm_s(IntCC::Equal, hi, 0);
-                // Below 2^32 + 32: no overflow.
-                let end = self.b.ins().iadd_imm_s(l0, WORD as i64);
-                let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
-                let fits = self.b.ins().band(small, inside);
-                (fits, l0, end, Some(small), Some(high))
+            Word::Ssa(limbs) => {
+                let w = self.word_within(limbs, len);
+                (w.fits, limbs[0], w.end, Some(w.small), Some(w.high))
             }
         };
         let zeroed = self.b.create_block();
@@ -146,6 +150,26 @@ impl Lower<'_, '_> {
         // Loaded here: growth may have moved the buffer.
         let base = self.b.ins().load(I64, FLAGS, self.frame, OFF_MEM_BASE);
         Some(self.b.ins().iadd(base, offset))
+    }
+
+    /// Whether the 32 bytes at the run-time offset `limbs` lie within `len` bytes (memory's, or
+    /// the input's), with the pieces a slow path needs.
+    pub(super) fn word_within(&mut self, [l0, l1, l2, l3]: [Value; 4], len: Value) -> WordWithin {
+        let high = self.b.ins().bor(l1, l2);
+        let high = self.b.ins().bor(high, l3);
+        let big = self.b.ins().ushr_imm_u(l0, 32);
+        let hi = self.b.ins().bor(high, big);
+        let small = self.b.ins().icmp_imm_s(IntCC::Equal, hi, 0);
+        // Below 2^32 + 32: no overflow.
+        let end = self.b.ins().iadd_imm_s(l0, WORD as i64);
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
+        let fits = self.b.ins().band(small, inside);
+        WordWithin {
+            fits,
+            small,
+            high,
+            end,
+        }
     }
 
     /// `dtvm_core::gas::memory_cost` of a memory of `len` bytes (a multiple of 32 below
