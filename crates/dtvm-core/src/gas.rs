@@ -109,10 +109,17 @@ pub const fn num_words(size: u64) -> u64 {
     size.div_ceil(32)
 }
 
+/// Gas per word of memory, the linear part of [`memory_cost`].
+pub const MEMORY_WORD_COST: u64 = 3;
+/// The quadratic part of [`memory_cost`] is `words² / MEMORY_QUADRATIC_DIVISOR` (a power of two:
+/// compiled code divides by shifting).
+pub const MEMORY_QUADRATIC_DIVISOR: u64 = 512;
+const _: () = assert!(MEMORY_QUADRATIC_DIVISOR.is_power_of_two());
+
 /// Total cost of a memory of `words` words (Yellow Paper C_mem).
 #[inline]
 pub const fn memory_cost(words: u64) -> i64 {
-    (3 * words + words * words / 512) as i64
+    (MEMORY_WORD_COST * words + words * words / MEMORY_QUADRATIC_DIVISOR) as i64
 }
 
 /// Cost of copying `size` bytes (CALLDATACOPY, CODECOPY, ...), without the memory expansion.

@@ -24,6 +24,7 @@
 use super::*;
 use crate::shims::FrameHelper;
 use cranelift_codegen::ir::condcodes::IntCC;
+use dtvm_core::gas::{MEMORY_QUADRATIC_DIVISOR, MEMORY_WORD_COST};
 use dtvm_runtime::memory::Memory;
 
 const OFF_MEM_BASE: i32 =
@@ -172,13 +173,14 @@ impl Lower<'_, '_> {
         }
     }
 
-    /// `dtvm_core::gas::memory_cost` of a memory of `len` bytes (a multiple of 32 below
-    /// 2^32 + 64: the square cannot overflow).
+    /// `dtvm_core::gas::memory_cost` of a memory of `len` bytes (a multiple of 32 below 2^32 + 64: the
+    /// square cannot overflow), from the same constants.
     fn memory_cost(&mut self, len: Value) -> Value {
         let words = self.b.ins().ushr_imm_u(len, 5);
         let square = self.b.ins().imul(words, words);
-        let quadratic = self.b.ins().ushr_imm_u(square, 9);
-        let linear = self.b.ins().imul_imm_s(words, 3);
+        let shift = MEMORY_QUADRATIC_DIVISOR.trailing_zeros() as i64;
+        let quadratic = self.b.ins().ushr_imm_u(square, shift);
+        let linear = self.b.ins().imul_imm_s(words, MEMORY_WORD_COST as i64);
         self.b.ins().iadd(linear, quadratic)
     }
 
