@@ -134,17 +134,14 @@ fn random_loops_over_known_constants_match_the_interpreter() {
     let input = [0u8; 32];
     for case in 0..200 {
         let code = program(&mut rng, 2 + case % 12, case % 3 == 2);
-        let expected = outcome(Engine::Interp, &code, &input);
-        assert_eq!(expected.0, ::evmc_vm::sys::EVMC_SUCCESS, "case {case}");
-        for engine in [Engine::Multipass, Engine::Lazy] {
-            for _ in 0..2 {
-                assert_eq!(
-                    outcome(engine, &code, &input),
-                    expected,
-                    "case {case}, {engine:?}, code {}",
-                    code.iter().map(|b| format!("{b:02x}")).collect::<String>()
-                );
-            }
-        }
+        assert_jit_matches_interpreter(
+            &code,
+            &input,
+            2,
+            &format!(
+                "case {case}, code {}",
+                code.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            ),
+        );
     }
 }

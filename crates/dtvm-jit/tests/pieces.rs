@@ -67,17 +67,6 @@ fn random_long_segments_match_the_interpreter() {
     let input: Vec<u8> = (0..128).map(|i| (i * 37 + 11) as u8).collect();
     for case in 0..60 {
         let code = program(&mut rng, 1_500, case % 2 == 1);
-        let expected = outcome(Engine::Interp, &code, &input);
-        assert_eq!(expected.0, ::evmc_vm::sys::EVMC_SUCCESS, "case {case}");
-        for engine in [Engine::Multipass, Engine::Lazy] {
-            // Twice: the first call may interpret what it has not compiled yet.
-            for _ in 0..2 {
-                assert_eq!(
-                    outcome(engine, &code, &input),
-                    expected,
-                    "case {case}, {engine:?}"
-                );
-            }
-        }
+        assert_jit_matches_interpreter(&code, &input, 2, &format!("case {case}"));
     }
 }

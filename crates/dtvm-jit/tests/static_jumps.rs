@@ -79,17 +79,6 @@ fn random_static_walks_match_the_interpreter() {
     let mut rng = SplitMix64::new(0x5eed_0f57_a71c);
     for case in 0..12 {
         let code = program(&mut rng, 300 + 100 * case, case % 2 == 1);
-        let expected = outcome(Engine::Interp, &code, &[]);
-        assert_eq!(expected.0, ::evmc_vm::sys::EVMC_SUCCESS, "case {case}");
-        for engine in [Engine::Multipass, Engine::Lazy] {
-            // Several calls: the first ones may interpret what is not compiled yet.
-            for _ in 0..3 {
-                assert_eq!(
-                    outcome(engine, &code, &[]),
-                    expected,
-                    "case {case}, {engine:?}"
-                );
-            }
-        }
+        assert_jit_matches_interpreter(&code, &[], 3, &format!("case {case}"));
     }
 }

@@ -78,6 +78,23 @@ pub fn outcome(engine: Engine, code: &[u8], input: &[u8]) -> (i32, i64, i64, Vec
     )
 }
 
+/// Runs `code` in the interpreter, which must succeed, then `calls` times in each JIT mode
+/// (multipass, lazy: the first calls may interpret what is not compiled yet): every outcome must
+/// be the interpreter's. `what` names the case in failure messages.
+pub fn assert_jit_matches_interpreter(code: &[u8], input: &[u8], calls: usize, what: &str) {
+    let expected = outcome(Engine::Interp, code, input);
+    assert_eq!(
+        expected.0,
+        ::evmc_vm::sys::EVMC_SUCCESS,
+        "the interpreter failed: {what}"
+    );
+    for engine in [Engine::Multipass, Engine::Lazy] {
+        for _ in 0..calls {
+            assert_eq!(outcome(engine, code, input), expected, "{engine:?}: {what}");
+        }
+    }
+}
+
 /// Runs `f` on a thread with a stack deep enough for 1024 nested EVM calls, as clients do.
 pub fn with_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     std::thread::Builder::new()
