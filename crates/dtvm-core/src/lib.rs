@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod gas;
 pub mod opcode;
+pub mod prologue;
 pub mod recent;
 
 pub use evmc_vm::sys::{

@@ -213,6 +213,9 @@ impl Compiler {
             translate::lower_region(b, config, analysis, all, segments, region, tables, sigs);
         }
         let disasm = std::env::var_os("DTVM_JIT_DISASM").is_some();
+        if std::env::var_os("DTVM_JIT_CLIF").is_some() {
+            eprintln!("; clif {segments:?}\n{}", ctx.func.display());
+        }
         ctx.set_disasm(disasm);
         let result = (|| {
             let id = self

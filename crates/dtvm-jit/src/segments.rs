@@ -19,10 +19,15 @@
 //! constant) and, for the first segment, the start of execution. A computed jump could enter
 //! any JUMPDEST with any stack, so code with one has no known entries beyond what a piece's own
 //! JUMPDEST segment pushed before the cut.
+//!
+//! They also carry the memory the prologue leaves (`dtvm_core::prologue`): a segment starting
+//! past it begins with at least that much memory, so its constant-offset accesses below need no
+//! check.
 
 use crate::shims::{self, Lowering};
 use dtvm_core::analysis::{BlockInfo, CodeAnalysis};
 use dtvm_core::opcode::*;
+use dtvm_core::prologue::{prologue_memory, MemoryFloor};
 use dtvm_core::U256;
 
 /// The most instructions in one piece of a long segment.
@@ -42,6 +47,8 @@ pub(crate) struct Segments {
     ops: Box<[u32]>,
     /// Per segment, the stack items known on every entry to it (see the module docs).
     entry: Box<[Box<[Option<U256>]>]>,
+    /// The memory the prologue leaves to everything past it.
+    memory_floor: MemoryFloor,
     code_len: usize,
 }
 
@@ -77,6 +84,7 @@ impl Segments {
             starts: starts.into_boxed_slice(),
             ops: ops.into_boxed_slice(),
             entry: Box::default(),
+            memory_floor: prologue_memory(code, analysis.rev),
             code_len: code.len(),
         };
         segments.entry = segments.entry_states(analysis);
@@ -86,6 +94,11 @@ impl Segments {
     /// The stack items known on every entry to segment `index`, top last, `None` where unknown.
     pub(crate) fn entry(&self, index: usize) -> &[Option<U256>] {
         &self.entry[index]
+    }
+
+    /// Bytes of memory that exist whenever segment `index` is entered.
+    pub(crate) fn memory_on_entry(&self, index: usize) -> u64 {
+        self.memory_floor.at(self.starts[index] as usize)
     }
 
     /// Heap bytes held, for the code cache's accounting.

@@ -13,7 +13,9 @@
 //! Memory never shrinks during a frame, so once an access at a constant offset is done, later
 //! accesses of the same segment below its end need no check at all (`Lower::mem_known`): code
 //! that keeps its state at fixed addresses (a hash function's) checks each address once per
-//! segment rather than at every access.
+//! segment rather than at every access. A segment past the prologue starts knowing the memory
+//! the prologue's accesses left (`Segments::memory_on_entry`): Solidity's free memory pointer
+//! at 0x40 and the scratch words below it are never checked again.
 //!
 //! Both growth paths are laid out inline, not as cold blocks: straight-line code that grows
 //! memory at every access (a loop unrolled by the compiler, a buffer filled word by word)
@@ -74,13 +76,12 @@ impl Lower<'_, '_> {
                     len,
                     off as i64 + WORD as i64,
                 );
-                let end = self.b.ins().iconst(I64, off as i64 + WORD as i64);
                 let offset = self.b.ins().iconst(I64, off as i64);
-                (fits, offset, end, None, None)
+                (fits, offset, None, None, None)
             }
             Word::Ssa(limbs) => {
                 let w = self.word_within(limbs, len);
-                (w.fits, limbs[0], w.end, Some(w.small), Some(w.high))
+                (w.fits, limbs[0], Some(w.end), Some(w.small), Some(w.high))
             }
         };
         let zeroed = self.b.create_block();
@@ -94,8 +95,19 @@ impl Lower<'_, '_> {
 
         // Growth into zeroed bytes: only gas and the length (`Memory::grow`'s first case).
         self.b.switch_to_block(zeroed);
-        let new_len = self.b.ins().iadd_imm_s(end, WORD as i64 - 1);
-        let new_len = self.b.ins().band_imm_s(new_len, -(WORD as i64));
+        let (new_len, new_cost) = match (const_end, end) {
+            (Some(end), _) => {
+                // Known here: `Memory::grow`'s size and `memory_cost` itself.
+                let new_len = end.next_multiple_of(WORD as u64);
+                let cost = dtvm_core::gas::memory_cost(new_len / WORD as u64);
+                (self.b.ins().iconst(I64, new_len as i64), Err(cost))
+            }
+            (None, Some(end)) => {
+                let new_len = self.b.ins().iadd_imm_s(end, WORD as i64 - 1);
+                (self.b.ins().band_imm_s(new_len, -(WORD as i64)), Ok(()))
+            }
+            (None, None) => unreachable!("a run-time offset has its end"),
+        };
         let ready = self.b.ins().load(I64, FLAGS, self.frame, OFF_MEM_READY);
         let within = self
             .b
@@ -108,9 +120,14 @@ impl Lower<'_, '_> {
         self.b.ins().brif(within, grow, &[], call, &[]);
 
         self.b.switch_to_block(grow);
-        let new_cost = self.memory_cost(new_len);
         let old_cost = self.memory_cost(len);
-        let gas = self.b.ins().isub(self.gas, new_cost);
+        let gas = match new_cost {
+            Err(cost) => self.b.ins().iadd_imm_s(self.gas, -cost),
+            Ok(()) => {
+                let cost = self.memory_cost(new_len);
+                self.b.ins().isub(self.gas, cost)
+            }
+        };
         let gas = self.b.ins().iadd(gas, old_cost);
         // Out of gas: the helper fails the frame as the instruction would.
         let enough = self

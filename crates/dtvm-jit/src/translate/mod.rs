@@ -106,8 +106,9 @@ struct Lower<'a, 'f> {
     switch: Option<Block>,
     scratch: StackSlot,
     vs: VStack,
-    /// Bytes of memory known to exist at this point of the current segment: accesses at
-    /// constant offsets below it need no bounds check (see [`memory`]).
+    /// Bytes of memory known to exist at this point of the current segment (at its entry, what
+    /// the prologue left: `Segments::memory_on_entry`): accesses at constant offsets below it
+    /// need no bounds check (see [`memory`]).
     mem_known: u64,
 }
 
@@ -235,7 +236,7 @@ impl<'a, 'f> Lower<'a, 'f> {
         self.sp = self.b.block_params(block)[0];
         self.gas = self.b.block_params(block)[1];
         self.vs = VStack::default();
-        self.mem_known = 0;
+        self.mem_known = self.all.memory_on_entry(index);
         let start = self.starts[index] as usize;
         // The items every way into the segment leaves known (`Segments::entry`): they are in
         // the frame's memory, as everything is at a segment boundary.
