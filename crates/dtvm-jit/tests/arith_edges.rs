@@ -237,3 +237,93 @@ fn partly_known_words_match_the_interpreter() {
     }
     assert_eq!(cases, values.len() * values.len());
 }
+
+/// SIGNEXTEND by constant byte indexes chained on one run-time value: compiled code leaves a
+/// limb it already extended from a lower bit as it is, and extends at 8, 16 and 32 bits with a
+/// sign-extending move. Every order of indexes inside, across and above the limbs.
+#[test]
+fn chained_signextends_match_the_interpreter() {
+    let indexes = [0u8, 1, 3, 4, 7, 8, 15, 16, 23, 24, 30, 31];
+    let mut cases = 0;
+    for &x in &samples() {
+        for &k1 in &indexes {
+            for &k2 in &indexes {
+                // x, SIGNEXTEND(k1), SIGNEXTEND(k2), SIGNEXTEND(k1) again, each result returned.
+                let mut code = vec![PUSH1, 0, CALLDATALOAD];
+                for (i, k) in [k1, k2, k1].into_iter().enumerate() {
+                    code.extend([PUSH1, k, SIGNEXTEND, DUP1, PUSH1, 32 * i as u8, MSTORE]);
+                }
+                code.extend([PUSH1, 96, PUSH1, 0, RETURN]);
+                let input = x.to_be_bytes::<32>();
+                let run = |engine: Engine| {
+                    let h = MockHost::with_engine(dtvm_core::CANCUN, engine);
+                    let r = h.run(&code, 1_000_000, &input);
+                    (r.status_code, r.gas_left, r.output)
+                };
+                assert_eq!(
+                    run(Engine::Multipass),
+                    run(Engine::Interp),
+                    "x = {x:#x}, k = {k1}, {k2}"
+                );
+                cases += 1;
+            }
+        }
+    }
+    assert_eq!(cases, samples().len() * indexes.len() * indexes.len());
+}
+
+/// EQ where compiled code compares fewer limbs: a selector against calldata shifted right by 224
+/// (high limbs known zero), and a word against itself.
+#[test]
+fn narrowed_equality_matches_the_interpreter() {
+    for input in [
+        vec![0xa9, 0x05, 0x9c, 0xbb],
+        vec![0xa9, 0x05, 0x9c, 0xbc, 1, 2],
+        vec![0; 4],
+        vec![0xff; 36],
+    ] {
+        // EQ(0xa9059cbb, calldata[0..4]), EQ(x, x), EQ(x >> 224, x): three flags returned.
+        let code = [
+            PUSH4,
+            0xa9,
+            0x05,
+            0x9c,
+            0xbb,
+            PUSH1,
+            0,
+            CALLDATALOAD,
+            PUSH1,
+            224,
+            SHR,
+            EQ,
+            PUSH1,
+            0,
+            MSTORE,
+            PUSH1,
+            0,
+            CALLDATALOAD,
+            DUP1,
+            EQ,
+            PUSH1,
+            32,
+            MSTORE,
+            PUSH1,
+            0,
+            CALLDATALOAD,
+            DUP1,
+            PUSH1,
+            224,
+            SHR,
+            EQ,
+            PUSH1,
+            64,
+            MSTORE,
+            PUSH1,
+            96,
+            PUSH1,
+            0,
+            RETURN,
+        ];
+        assert_jit_matches_interpreter(&code, &input, 2, &format!("input {input:02x?}"));
+    }
+}

@@ -336,10 +336,7 @@ impl Lower<'_, '_> {
     }
 
     pub(super) fn store_sp(&mut self) {
-        let sp = self
-            .b
-            .ins()
-            .iadd_imm_s(self.sp, (self.vs.off * WORD) as i64);
+        let sp = self.sp_at_top();
         self.b.ins().store(FLAGS, sp, self.frame, OFF_SP);
     }
 

@@ -226,7 +226,11 @@ impl Lower<'_, '_> {
         };
         let limbs = self.materialize(value);
         for (k, limb) in limbs.into_iter().enumerate() {
-            let v = self.b.ins().bswap(limb);
+            // Big-endian bytes; a limb known here is swapped here.
+            let v = match self.known_limb(limb) {
+                Some(c) => self.b.ins().iconst(I64, c.swap_bytes() as i64),
+                None => self.b.ins().bswap(limb),
+            };
             self.b.ins().store(MEMORY, v, addr, 8 * (3 - k as i32));
         }
         self.vs.slots.retain(|s| s.idx < off - 2);

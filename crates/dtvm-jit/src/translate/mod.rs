@@ -110,6 +110,10 @@ struct Lower<'a, 'f> {
     /// the prologue left: `Segments::memory_on_entry`): accesses at constant offsets below it
     /// need no bounds check (see [`memory`]).
     mem_known: u64,
+    /// Values known to be sign extensions of their low bits: value -> index of the sign bit
+    /// (bits above it all equal it). SIGNEXTEND of such a value from that bit or above is the
+    /// value itself; Solidity re-extends signed integers at each use.
+    sign_extended: std::collections::HashMap<Value, u8>,
 }
 
 impl<'a, 'f> Lower<'a, 'f> {
@@ -179,6 +183,7 @@ impl<'a, 'f> Lower<'a, 'f> {
             scratch,
             vs: VStack::default(),
             mem_known: 0,
+            sign_extended: std::collections::HashMap::new(),
         };
         let (sp, gas) = (BlockArg::Value(params[1]), BlockArg::Value(params[2]));
         if lower.segment_blocks.len() == 1 {

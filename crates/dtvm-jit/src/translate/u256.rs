@@ -5,7 +5,7 @@
 use super::*;
 use crate::shims::PureHelper;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{I128, I8};
+use cranelift_codegen::ir::types::{I128, I16, I8};
 use cranelift_codegen::ir::{InstructionData, Opcode, ValueDef};
 
 impl Lower<'_, '_> {
@@ -77,9 +77,10 @@ impl Lower<'_, '_> {
             }
             ADDMOD => self.lower_addmod(args),
             // SIGNEXTEND(k, x) with a constant byte index: within the limb holding the sign bit,
-            // shift it to the top and back arithmetically; the limbs above are copies of the
-            // sign, the ones below stay. (Two 256-bit shifts would be ~25 instructions on the
-            // critical path.)
+            // extend it (a sign-extending move at 8, 16 and 32 bits, a shift up and back
+            // otherwise); the limbs above are copies of the sign, the ones below stay. A limb
+            // already extended from that bit or below is left as it is. (Two 256-bit shifts
+            // would be ~25 instructions on the critical path.)
             SIGNEXTEND if const_a.is_some() => {
                 let k = const_a.unwrap_or_default();
                 let x = self.materialize(args[1]);
@@ -87,16 +88,12 @@ impl Lower<'_, '_> {
                     return Word::Ssa(x);
                 }
                 let sign_bit = k.as_limbs()[0] as usize * 8 + 7;
-                let (limb, up) = (sign_bit / 64, 63 - (sign_bit % 64) as i64);
+                let (limb, bit) = (sign_bit / 64, (sign_bit % 64) as u8);
                 let mut r = x;
-                r[limb] = if up == 0 {
-                    x[limb]
-                } else {
-                    let shifted = self.b.ins().ishl_imm_s(x[limb], up);
-                    self.b.ins().sshr_imm_s(shifted, up)
-                };
+                r[limb] = self.sign_extend_limb(x[limb], bit);
                 if limb < 3 {
-                    let sign = self.b.ins().sshr_imm_s(r[limb], 63);
+                    let sign = self.b.ins().sshr_imm_u(r[limb], 63);
+                    self.sign_extended.insert(sign, 0);
                     r[limb + 1..].fill(sign);
                 }
                 Word::Ssa(r)
@@ -127,15 +124,27 @@ impl Lower<'_, '_> {
             }
             ISZERO => {
                 let a = self.materialize(args[0]);
-                let nz = self.is_nonzero(a);
-                let z = self.b.ins().bxor_imm_u(nz, 1);
+                let z = self.is_zero(a);
                 flag(self, z)
             }
             EQ => {
                 let (a, b) = two(self);
-                let x: [Value; 4] = std::array::from_fn(|i| self.b.ins().bxor(a[i], b[i]));
-                let nz = self.is_nonzero(x);
-                let z = self.b.ins().bxor_imm_u(nz, 1);
+                // A selector against a word whose high limbs are known zero (Solidity's
+                // dispatch) compares one limb.
+                let differing: Vec<usize> = (0..4)
+                    .filter(|&i| match (self.known_limb(a[i]), self.known_limb(b[i])) {
+                        (Some(p), Some(q)) => p != q,
+                        _ => a[i] != b[i],
+                    })
+                    .collect();
+                let z = match differing[..] {
+                    [] => return Word::Const(U256::from(1)),
+                    [i] => self.b.ins().icmp(IntCC::Equal, a[i], b[i]),
+                    _ => {
+                        let x: [Value; 4] = std::array::from_fn(|i| self.xor_limb(a[i], b[i]));
+                        self.is_zero(x)
+                    }
+                };
                 flag(self, z)
             }
             LT | GT | SLT | SGT => {
@@ -285,6 +294,31 @@ impl Lower<'_, '_> {
         ([s0, s1, s2, s3], c3)
     }
 
+    /// `x` with the bits above `bit` copies of it.
+    fn sign_extend_limb(&mut self, x: Value, bit: u8) -> Value {
+        if bit == 63 || self.sign_extended.get(&x).is_some_and(|&b| b <= bit) {
+            return x;
+        }
+        let r = match bit {
+            7 | 15 | 31 => {
+                let narrow = match bit {
+                    7 => I8,
+                    15 => I16,
+                    _ => I32,
+                };
+                let low = self.b.ins().ireduce(narrow, x);
+                self.b.ins().sextend(I64, low)
+            }
+            _ => {
+                let up = 63 - bit as i64;
+                let shifted = self.b.ins().ishl_imm_s(x, up);
+                self.b.ins().sshr_imm_s(shifted, up)
+            }
+        };
+        self.sign_extended.insert(r, bit);
+        r
+    }
+
     /// 0 or 1 (I8): whether the word is its low limb sign-extended.
     pub(super) fn sign_extended(&mut self, a: [Value; 4]) -> Value {
         let sign = self.b.ins().sshr_imm_u(a[0], 63);
@@ -298,10 +332,21 @@ impl Lower<'_, '_> {
 
     /// 0 or 1 (I8): whether any limb is non-zero.
     pub(super) fn is_nonzero(&mut self, a: [Value; 4]) -> Value {
-        let x = self.b.ins().bor(a[0], a[1]);
-        let y = self.b.ins().bor(a[2], a[3]);
-        let x = self.b.ins().bor(x, y);
+        let x = self.or_limbs(a);
         self.b.ins().icmp_imm_s(IntCC::NotEqual, x, 0)
+    }
+
+    /// 0 or 1 (I8): whether every limb is zero.
+    pub(super) fn is_zero(&mut self, a: [Value; 4]) -> Value {
+        let x = self.or_limbs(a);
+        self.b.ins().icmp_imm_s(IntCC::Equal, x, 0)
+    }
+
+    /// The limbs or-ed together, known zeros left out (a flag's or a small word's high limbs).
+    fn or_limbs(&mut self, a: [Value; 4]) -> Value {
+        let x = self.or_limb(a[0], a[1]);
+        let y = self.or_limb(a[2], a[3]);
+        self.or_limb(x, y)
     }
 
     pub(super) fn add(&mut self, a: [Value; 4], b: [Value; 4]) -> [Value; 4] {
@@ -322,6 +367,12 @@ impl Lower<'_, '_> {
         subtract: bool,
     ) -> [Value; 4] {
         let zero = |s: &Self, v: Value| s.known_limb(v) == Some(0);
+        if b.iter().all(|&l| zero(self, l)) {
+            return a;
+        }
+        if !subtract && a.iter().all(|&l| zero(self, l)) {
+            return b;
+        }
         if !subtract && zero(self, a[1]) && zero(self, b[1]) {
             // The low half's sum fits in 65 bits: no carry into the high half. Words holding
             // 64-bit lanes (hash functions' state) add so lane by lane.

@@ -177,8 +177,14 @@ impl Lower<'_, '_> {
     /// Flushes the virtual stack and returns the real stack pointer.
     pub(super) fn settle(&mut self) -> Value {
         self.flush_all();
-        self.b
-            .ins()
-            .iadd_imm_s(self.sp, (self.vs.off * WORD) as i64)
+        self.sp_at_top()
+    }
+
+    /// The real stack pointer for the virtual top: `sp` itself when they agree.
+    pub(super) fn sp_at_top(&mut self) -> Value {
+        match self.vs.off {
+            0 => self.sp,
+            off => self.b.ins().iadd_imm_s(self.sp, (off * WORD) as i64),
+        }
     }
 }
