@@ -16,6 +16,7 @@
 //!   `dtvm_core::recent`). It may return a contract evicted while a frame still runs it; that
 //!   contract is freed when the last such call ends.
 
+use crate::compiler::Effort;
 use crate::config;
 use crate::contract::{Contract, SegmentStats};
 use crate::stubs::Stubs;
@@ -120,7 +121,8 @@ pub(crate) fn lookup(key: &Key, code: &[u8]) -> Option<Arc<Contract>> {
     Some(contract)
 }
 
-/// The contract for `code` at `rev`, created (uncompiled) on first use; whether it was created.
+/// The contract for `code` at `rev`, created (uncompiled) on first use, its code to be compiled
+/// with `effort`; whether it was created.
 // Out of line: creation and eviction (dropping a contract frees its module) have large frames.
 #[inline(never)]
 pub(crate) fn contract(
@@ -128,6 +130,7 @@ pub(crate) fn contract(
     code: &[u8],
     rev: Revision,
     stubs: &'static Stubs,
+    effort: Effort,
 ) -> (Arc<Contract>, bool) {
     if let Some(c) = lookup(key, code) {
         return (c, false);
@@ -140,7 +143,7 @@ pub(crate) fn contract(
         remember(code, rev, &c);
         return (c, false);
     }
-    let contract = Arc::new(Contract::new(analysis, stubs));
+    let contract = Arc::new(Contract::new(analysis, stubs, effort));
     // Same hash, different code: the newer one takes the slot.
     let old = cache.insert(*key, contract.clone());
     drop(cache);

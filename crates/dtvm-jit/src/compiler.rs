@@ -43,38 +43,59 @@ impl std::fmt::Display for CompileError {
     }
 }
 
-pub(crate) fn isa() -> Result<OwnedTargetIsa, String> {
-    static ISA: once_cell::sync::Lazy<Result<OwnedTargetIsa, String>> =
-        once_cell::sync::Lazy::new(|| {
-            let mut flags = settings::builder();
-            let set = |flags: &mut settings::Builder, k: &str, v: &str| {
-                flags.set(k, v).map_err(|e| format!("{k}={v}: {e}"))
-            };
-            set(&mut flags, "opt_level", "speed")?;
-            // The backtracking allocator (better code than single-pass). Its cost grows faster
-            // than linearly with the values live across long straight-line code, which the
-            // translator bounds: long segments are cut into pieces (`segments.rs`) and the
-            // virtual stack keeps at most `MAX_CACHED` words in SSA values.
-            set(&mut flags, "regalloc_algorithm", "backtracking")?;
-            set(&mut flags, "is_pic", "false")?;
-            set(&mut flags, "use_colocated_libcalls", "false")?;
-            // Tail calls between segments need frame pointers on x86-64.
-            set(&mut flags, "preserve_frame_pointers", "true")?;
-            set(
-                &mut flags,
-                "enable_verifier",
-                if cfg!(debug_assertions) {
-                    "true"
-                } else {
-                    "false"
-                },
-            )?;
-            let builder = cranelift_native::builder().map_err(|e| e.to_string())?;
-            builder
-                .finish(settings::Flags::new(flags))
-                .map_err(|e| e.to_string())
-        });
-    ISA.clone()
+/// How hard Cranelift works on a contract's code: the caller decides when it creates the
+/// contract (`code_cache::contract`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Effort {
+    /// A caller waits for the code (multipass compiles a whole contract before running it,
+    /// lazy a segment on first entry): Cranelift's `opt_level=none`, no e-graph pass. It cuts
+    /// compile time by about a quarter, and on the main/ benchmarks the code runs as fast as
+    /// optimised code (faster on blake2b_huff and snailtracer, whose long blocks the pass's
+    /// value numbering fills with long-lived values). Micro cases of folded chains (SIGNEXTEND
+    /// of SIGNEXTEND, jumps whose checks repeat) run slower. See docs/bench-results.md.
+    Quick,
+    /// The code proved hot and compiles in the background (tiered): `opt_level=speed`.
+    Thorough,
+}
+
+pub(crate) fn isa(effort: Effort) -> Result<OwnedTargetIsa, String> {
+    type Isa = once_cell::sync::Lazy<Result<OwnedTargetIsa, String>>;
+    static QUICK: Isa = once_cell::sync::Lazy::new(|| build_isa("none"));
+    static THOROUGH: Isa = once_cell::sync::Lazy::new(|| build_isa("speed"));
+    match effort {
+        Effort::Quick => QUICK.clone(),
+        Effort::Thorough => THOROUGH.clone(),
+    }
+}
+
+fn build_isa(opt_level: &str) -> Result<OwnedTargetIsa, String> {
+    let mut flags = settings::builder();
+    let set = |flags: &mut settings::Builder, k: &str, v: &str| {
+        flags.set(k, v).map_err(|e| format!("{k}={v}: {e}"))
+    };
+    set(&mut flags, "opt_level", opt_level)?;
+    // The backtracking allocator (better code than single-pass). Its cost grows faster
+    // than linearly with the values live across long straight-line code, which the
+    // translator bounds: long segments are cut into pieces (`segments.rs`) and the
+    // virtual stack keeps at most `MAX_CACHED` words in SSA values.
+    set(&mut flags, "regalloc_algorithm", "backtracking")?;
+    set(&mut flags, "is_pic", "false")?;
+    set(&mut flags, "use_colocated_libcalls", "false")?;
+    // Tail calls between segments need frame pointers on x86-64.
+    set(&mut flags, "preserve_frame_pointers", "true")?;
+    set(
+        &mut flags,
+        "enable_verifier",
+        if cfg!(debug_assertions) {
+            "true"
+        } else {
+            "false"
+        },
+    )?;
+    let builder = cranelift_native::builder().map_err(|e| e.to_string())?;
+    builder
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| e.to_string())
 }
 
 /// `fn(frame, sp, gas, segment) -> u64` in the `tail` convention: segments, regions, stubs.
@@ -136,9 +157,13 @@ pub(crate) struct Compiler {
 }
 
 impl Compiler {
-    /// A compiler whose code lives in `memory`.
-    pub(crate) fn new(memory: Box<dyn JITMemoryProvider + Send>) -> Result<Self, String> {
-        let mut builder = JITBuilder::with_isa(isa()?, cranelift_module::default_libcall_names());
+    /// A compiler whose code lives in `memory`, optimising as `effort` says.
+    pub(crate) fn new(
+        memory: Box<dyn JITMemoryProvider + Send>,
+        effort: Effort,
+    ) -> Result<Self, String> {
+        let mut builder =
+            JITBuilder::with_isa(isa(effort)?, cranelift_module::default_libcall_names());
         builder.memory_provider(memory);
         let module = JITModule::new(builder);
         let tail_sig = tail_signature(&module);

@@ -18,7 +18,7 @@ mod compile;
 
 use crate::code_cache;
 use crate::code_memory::CodeMemory;
-use crate::compiler::{Compiler, Tables, DONE};
+use crate::compiler::{Compiler, Effort, Tables, DONE};
 use crate::policy::{self, CallBudget};
 use crate::segments::Segments;
 use crate::stubs::{self, Next, Stubs};
@@ -105,6 +105,8 @@ pub(crate) struct Contract {
     analysis: Arc<CodeAnalysis>,
     segments: Segments,
     stubs: &'static Stubs,
+    /// How hard its compiler optimises (whoever created the contract chose).
+    effort: Effort,
     /// Per segment: the address compiled code tail-calls to enter it (see the invariants).
     slots: Box<[AtomicUsize]>,
     /// Per code byte: `segment + 1` at a JUMPDEST, 0 elsewhere (the dynamic-jump table).
@@ -163,7 +165,7 @@ struct CallContext<'c> {
 
 impl Contract {
     #[inline(never)]
-    pub(crate) fn new(analysis: Arc<CodeAnalysis>, stubs: &'static Stubs) -> Self {
+    pub(crate) fn new(analysis: Arc<CodeAnalysis>, stubs: &'static Stubs, effort: Effort) -> Self {
         let segments = Segments::new(&analysis);
         let mut segment_of_pc = vec![0u32; analysis.code_len()].into_boxed_slice();
         for (index, &pc) in segments.starts().iter().enumerate() {
@@ -196,6 +198,7 @@ impl Contract {
             analysis,
             segments,
             stubs,
+            effort,
             jit: Mutex::new(JitState {
                 compiler: None,
                 broken: false,
@@ -242,7 +245,7 @@ impl Contract {
 
     /// A new compiler for this contract, its code in pages counted as the contract's.
     fn new_compiler(&self) -> Result<Compiler, String> {
-        Compiler::new(Box::new(CodeMemory::new(self.mapped.clone())))
+        Compiler::new(Box::new(CodeMemory::new(self.mapped.clone())), self.effort)
     }
 
     pub(crate) fn stats(&self) -> SegmentStats {

@@ -47,6 +47,7 @@ mod translate;
 
 use ::evmc_vm::sys::*;
 use ::evmc_vm::{ExecutionContext, ExecutionMessage, ExecutionResult};
+use compiler::Effort;
 use contract::CallerPolicy;
 use dtvm_core::Revision;
 
@@ -78,7 +79,7 @@ pub fn execute(
     let budget = policy::CallBudget::new();
     let (contract, created) = match code_cache::recent(code, rev) {
         Some(contract) => (contract, false),
-        None => code_cache::contract(&code_cache::key(code, rev), code, rev, stubs),
+        None => code_cache::contract(&code_cache::key(code, rev), code, rev, stubs, Effort::Quick),
     };
     if !lazy {
         contract.compile_all(&budget);

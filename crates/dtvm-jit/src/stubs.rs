@@ -6,7 +6,7 @@
 //! Rust cannot call or define such functions, so the stubs call back into Rust through plain
 //! `extern "C"` hooks and then tail-call whatever the hook chose.
 
-use crate::compiler::{isa, tail_signature, DONE, OFF_GAS, OFF_SP};
+use crate::compiler::{isa, tail_signature, Effort, DONE, OFF_GAS, OFF_SP};
 use crate::shims::ExpandHelper;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64};
@@ -91,7 +91,7 @@ const FLAGS: MemFlagsData = MemFlagsData::trusted();
 
 fn build(resolve_hook: ResolveHook, interpret_hook: InterpretHook) -> Result<Stubs, String> {
     let mut module = JITModule::new(JITBuilder::with_isa(
-        isa()?,
+        isa(Effort::Thorough)?,
         cranelift_module::default_libcall_names(),
     ));
     let tail = tail_signature(&module);

@@ -13,6 +13,7 @@
 
 use crate::background;
 use crate::code_cache::{self, Key};
+use crate::compiler::Effort;
 use crate::config::{self, HEAT_HALF_LIFE_SECS};
 use crate::contract::{CallerPolicy, Contract};
 use crate::policy::CallBudget;
@@ -205,7 +206,7 @@ fn promote(key: &Key, code: &[u8], rev: Revision, stubs: &'static Stubs) {
         PROMOTIONS_DEFERRED.fetch_add(1, Relaxed);
         return;
     }
-    let (contract, created) = code_cache::contract(key, code, rev, stubs);
+    let (contract, created) = code_cache::contract(key, code, rev, stubs, Effort::Thorough);
     shard(key)
         .lock()
         .unwrap_or_else(|e| e.into_inner())
