@@ -51,8 +51,9 @@ pub(crate) enum Effort {
     /// lazy a segment on first entry): Cranelift's `opt_level=none`, no e-graph pass. It cuts
     /// compile time by about a quarter, and on the main/ benchmarks the code runs as fast as
     /// optimised code (faster on blake2b_huff and snailtracer, whose long blocks the pass's
-    /// value numbering fills with long-lived values). Micro cases of folded chains (SIGNEXTEND
-    /// of SIGNEXTEND, jumps whose checks repeat) run slower. See docs/bench-results.md.
+    /// value numbering fills with long-lived values): the translator folds constants itself.
+    /// Chains of jumps, whose repeated entry checks the pass merged, run slower
+    /// (micro/jump_around). See docs/bench-results.md, fifth session.
     Quick,
     /// The code proved hot and compiles in the background (tiered): `opt_level=speed`.
     Thorough,
@@ -281,5 +282,18 @@ impl Compiler {
     pub(crate) unsafe fn free(self) {
         // SAFETY: forwarded to the caller.
         unsafe { self.module.free_memory() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cranelift_codegen::settings::OptLevel;
+
+    #[test]
+    fn effort_chooses_the_optimisation_level() {
+        let level = |e| isa(e).expect("a native ISA").flags().opt_level();
+        assert_eq!(level(Effort::Quick), OptLevel::None);
+        assert_eq!(level(Effort::Thorough), OptLevel::Speed);
     }
 }
