@@ -46,6 +46,13 @@ fn samples() -> Vec<U256> {
     v
 }
 
+/// Status, gas left and output of `code` on `input` in `engine`.
+fn run_in(engine: Engine, code: &[u8], input: &[u8]) -> (i32, i64, Vec<u8>) {
+    let h = MockHost::with_engine(dtvm_core::CANCUN, engine);
+    let r = h.run(code, 1_000_000, input);
+    (r.status_code, r.gas_left, r.output)
+}
+
 fn push32(code: &mut Vec<u8>, v: U256) {
     code.push(PUSH32);
     code.extend(v.to_be_bytes::<32>());
@@ -79,11 +86,7 @@ fn arithmetic_shortcuts_match_the_interpreter() {
             for &b in &samples {
                 for known in [(false, false), (true, false), (false, true)] {
                     let (code, input) = program(op, a, b, known);
-                    let run = |engine: Engine| {
-                        let h = MockHost::with_engine(dtvm_core::CANCUN, engine);
-                        let r = h.run(&code, 1_000_000, &input);
-                        (r.status_code, r.gas_left, r.output)
-                    };
+                    let run = |engine| run_in(engine, &code, &input);
                     let expected = run(Engine::Interp);
                     assert_eq!(
                         run(Engine::Multipass),
@@ -122,11 +125,7 @@ fn addmod_shortcut_matches_the_interpreter() {
                         input.extend(v.to_be_bytes::<32>());
                     }
                     code.extend([ADDMOD, PUSH1, 0, MSTORE, PUSH1, 32, PUSH1, 0, RETURN]);
-                    let run = |engine: Engine| {
-                        let h = MockHost::with_engine(dtvm_core::CANCUN, engine);
-                        let r = h.run(&code, 1_000_000, &input);
-                        (r.status_code, r.gas_left, r.output)
-                    };
+                    let run = |engine| run_in(engine, &code, &input);
                     assert_eq!(
                         run(Engine::Multipass),
                         run(Engine::Interp),
@@ -255,11 +254,7 @@ fn chained_signextends_match_the_interpreter() {
                 }
                 code.extend([PUSH1, 96, PUSH1, 0, RETURN]);
                 let input = x.to_be_bytes::<32>();
-                let run = |engine: Engine| {
-                    let h = MockHost::with_engine(dtvm_core::CANCUN, engine);
-                    let r = h.run(&code, 1_000_000, &input);
-                    (r.status_code, r.gas_left, r.output)
-                };
+                let run = |engine| run_in(engine, &code, &input);
                 assert_eq!(
                     run(Engine::Multipass),
                     run(Engine::Interp),
