@@ -117,10 +117,13 @@ fn compile_bombs_stay_within_budget() {
         // most twice what a 1 KB one of the same kind does. Not for the arithmetic kinds: their
         // 1 KB contracts are constants folded at compile time for half their length (the stack
         // starts as four PUSHes; from the first cut into pieces on, it is loaded from memory),
-        // so the two sizes are different code.
+        // so the two sizes are different code. Nor for the PUSH32 chain: at 1 KB its 31
+        // constants are never materialised (the code ends there), so the function is an entry
+        // check and an exit (about 100 bytes of machine code), a fixed cost; at 24 KB the cuts
+        // into pieces store them.
         if let [small, big] = total_per_byte[..] {
             assert!(
-                (3..=4).contains(&kind) || big <= 2.0 * small,
+                kind == 1 || (3..=4).contains(&kind) || big <= 2.0 * small,
                 "{name}: {big:.0} ns/byte at 24 KB against {small:.0} at 1 KB"
             );
         }

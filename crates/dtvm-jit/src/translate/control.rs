@@ -205,30 +205,12 @@ impl Lower<'_, '_> {
             self.b.ins().jump(self.fail, &[BlockArg::Value(status)]);
             return false;
         }
-        match failures[..] {
-            [] => {}
-            [(cond, status)] => self.fail_if(cond, status),
-            _ => {
-                // One branch for all checks, to a cold exit of this block's own that works out
-                // the status and returns: no edge needs splitting and no shared exit collects
-                // a status from every block, where a branch per check to shared exits costs
-                // two blocks per check.
-                let mut any = failures[0].0;
-                for &(cond, _) in &failures[1..] {
-                    any = self.b.ins().bor(any, cond);
-                }
-                let cold = self.b.create_block();
-                self.b.set_cold_block(cold);
-                let cont = self.b.create_block();
-                self.b.ins().brif(any, cold, &[], cont, &[]);
-                self.b.switch_to_block(cold);
-                let (&(_, last), rest) = failures.split_last().expect("two or more");
-                let status = self.first_failure(rest, last);
-                let status = self.b.ins().uextend(I64, status);
-                let ret = self.b.ins().bor_imm_s(status, DONE as i64);
-                self.b.ins().return_(&[ret]);
-                self.b.switch_to_block(cont);
-            }
+        // A branch per check, in order, to the region's shared exit for its status: each
+        // compare fuses with its jump. (One branch on the checks or-ed together, to a cold exit
+        // of the block's own working out the status, costs a set, an or and a test more on
+        // the path taken, and measured 3-6% slower on main/ without the e-graph pass.)
+        for (cond, status) in failures {
+            self.fail_if(cond, status);
         }
         true
     }
