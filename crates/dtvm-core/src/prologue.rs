@@ -11,6 +11,7 @@
 //! Code *inside* the prologue is excluded even when it is a JUMPDEST: its first entry is the
 //! fall-through from pc 0, before the rest of the prologue ran.
 
+use crate::gas::num_words;
 use crate::opcode::{
     Flow, DUP1, DUP16, MLOAD, MSTORE, MSTORE8, OPCODES, PUSH0, PUSH32, SWAP1, SWAP16,
 };
@@ -73,16 +74,14 @@ pub fn prologue_memory(code: &[u8], rev: Revision) -> MemoryFloor {
             }
             DUP1..=DUP16 => stack.push(stack[height - (op - DUP1 + 1) as usize]),
             SWAP1..=SWAP16 => stack.swap(height - 1, height - 2 - (op - SWAP1) as usize),
-            MLOAD | MSTORE | MSTORE8 => {
-                let width = if op == MSTORE8 { 1 } else { 32 };
-                // Offsets at 2^32 and beyond run out of gas; nothing past them runs.
-                if let Some(offset) = stack[height - 1].filter(|&o| o < 1 << 32) {
-                    bytes = bytes.max((offset + width).next_multiple_of(32));
-                }
-                stack.truncate(height - info.stack_in as usize);
-                stack.resize(stack.len() + info.stack_out as usize, None);
-            }
             _ => {
+                if matches!(op, MLOAD | MSTORE | MSTORE8) {
+                    let width = if op == MSTORE8 { 1 } else { 32 };
+                    // Offsets at 2^32 and beyond run out of gas; nothing past them runs.
+                    if let Some(offset) = stack[height - 1].filter(|&o| o < 1 << 32) {
+                        bytes = bytes.max(num_words(offset + width) * 32);
+                    }
+                }
                 stack.truncate(height - info.stack_in as usize);
                 stack.resize(stack.len() + info.stack_out as usize, None);
             }

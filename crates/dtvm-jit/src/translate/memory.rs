@@ -26,7 +26,7 @@
 use super::*;
 use crate::shims::FrameHelper;
 use cranelift_codegen::ir::condcodes::IntCC;
-use dtvm_core::gas::{MEMORY_QUADRATIC_DIVISOR, MEMORY_WORD_COST};
+use dtvm_core::gas::{memory_cost, num_words, MEMORY_QUADRATIC_DIVISOR, MEMORY_WORD_COST};
 use dtvm_runtime::memory::Memory;
 
 const OFF_MEM_BASE: i32 =
@@ -36,6 +36,15 @@ const OFF_MEM_READY: i32 =
     (offset_of!(Frame<'static, 'static>, memory) + Memory::OFFSET_READY) as i32;
 /// EVM memory: any alignment, never trapping (bounds are checked first).
 const MEMORY: MemFlagsData = MemFlagsData::new().with_notrap();
+
+/// Where a growing access ends.
+#[derive(Clone, Copy)]
+enum End {
+    /// A constant offset: the memory's new length and its total cost.
+    Known { len: u64, cost: i64 },
+    /// A run-time offset: the word's end (offset + 32, meaningful when the offset is small).
+    RunTime(Value),
+}
 
 /// What [`Lower::word_within`] computes.
 pub(super) struct WordWithin {
@@ -77,11 +86,23 @@ impl Lower<'_, '_> {
                     off as i64 + WORD as i64,
                 );
                 let offset = self.b.ins().iconst(I64, off as i64);
-                (fits, offset, None, None, None)
+                // `Memory::grow`'s new size and `memory_cost` of it, known here.
+                let words = num_words(off as u64 + WORD as u64);
+                let end = End::Known {
+                    len: words * WORD as u64,
+                    cost: memory_cost(words),
+                };
+                (fits, offset, end, None, None)
             }
             Word::Ssa(limbs) => {
                 let w = self.word_within(limbs, len);
-                (w.fits, limbs[0], Some(w.end), Some(w.small), Some(w.high))
+                (
+                    w.fits,
+                    limbs[0],
+                    End::RunTime(w.end),
+                    Some(w.small),
+                    Some(w.high),
+                )
             }
         };
         let zeroed = self.b.create_block();
@@ -95,18 +116,12 @@ impl Lower<'_, '_> {
 
         // Growth into zeroed bytes: only gas and the length (`Memory::grow`'s first case).
         self.b.switch_to_block(zeroed);
-        let (new_len, new_cost) = match (const_end, end) {
-            (Some(end), _) => {
-                // Known here: `Memory::grow`'s size and `memory_cost` itself.
-                let new_len = end.next_multiple_of(WORD as u64);
-                let cost = dtvm_core::gas::memory_cost(new_len / WORD as u64);
-                (self.b.ins().iconst(I64, new_len as i64), Err(cost))
-            }
-            (None, Some(end)) => {
+        let new_len = match end {
+            End::Known { len, .. } => self.b.ins().iconst(I64, len as i64),
+            End::RunTime(end) => {
                 let new_len = self.b.ins().iadd_imm_s(end, WORD as i64 - 1);
-                (self.b.ins().band_imm_s(new_len, -(WORD as i64)), Ok(()))
+                self.b.ins().band_imm_s(new_len, -(WORD as i64))
             }
-            (None, None) => unreachable!("a run-time offset has its end"),
         };
         let ready = self.b.ins().load(I64, FLAGS, self.frame, OFF_MEM_READY);
         let within = self
@@ -121,9 +136,9 @@ impl Lower<'_, '_> {
 
         self.b.switch_to_block(grow);
         let old_cost = self.memory_cost(len);
-        let gas = match new_cost {
-            Err(cost) => self.b.ins().iadd_imm_s(self.gas, -cost),
-            Ok(()) => {
+        let gas = match end {
+            End::Known { cost, .. } => self.b.ins().iadd_imm_s(self.gas, -cost),
+            End::RunTime(_) => {
                 let cost = self.memory_cost(new_len);
                 self.b.ins().isub(self.gas, cost)
             }
@@ -190,8 +205,8 @@ impl Lower<'_, '_> {
         }
     }
 
-    /// `dtvm_core::gas::memory_cost` of a memory of `len` bytes (a multiple of 32 below 2^32 + 64: the
-    /// square cannot overflow), from the same constants.
+    /// `dtvm_core::gas::memory_cost` of a memory of `len` bytes (a multiple of 32 below
+    /// 2^32 + 64: the square cannot overflow), from the same constants.
     fn memory_cost(&mut self, len: Value) -> Value {
         let words = self.b.ins().ushr_imm_u(len, 5);
         let square = self.b.ins().imul(words, words);

@@ -44,6 +44,7 @@ use dtvm_core::analysis::CodeAnalysis;
 use dtvm_core::opcode::*;
 use dtvm_core::U256;
 use dtvm_runtime::Frame;
+use std::collections::HashMap;
 use std::mem::offset_of;
 use vstack::{Slot, VStack, Word};
 
@@ -113,7 +114,7 @@ struct Lower<'a, 'f> {
     /// Values known to be sign extensions of their low bits: value -> index of the sign bit
     /// (bits above it all equal it). SIGNEXTEND of such a value from that bit or above is the
     /// value itself; Solidity re-extends signed integers at each use.
-    sign_extended: std::collections::HashMap<Value, u8>,
+    sign_extended: HashMap<Value, u8>,
 }
 
 impl<'a, 'f> Lower<'a, 'f> {
@@ -183,7 +184,7 @@ impl<'a, 'f> Lower<'a, 'f> {
             scratch,
             vs: VStack::default(),
             mem_known: 0,
-            sign_extended: std::collections::HashMap::new(),
+            sign_extended: HashMap::new(),
         };
         let (sp, gas) = (BlockArg::Value(params[1]), BlockArg::Value(params[2]));
         if lower.segment_blocks.len() == 1 {

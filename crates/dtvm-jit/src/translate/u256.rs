@@ -299,17 +299,18 @@ impl Lower<'_, '_> {
         if bit == 63 || self.sign_extended.get(&x).is_some_and(|&b| b <= bit) {
             return x;
         }
-        let r = match bit {
-            7 | 15 | 31 => {
-                let narrow = match bit {
-                    7 => I8,
-                    15 => I16,
-                    _ => I32,
-                };
+        let narrow = match bit {
+            7 => Some(I8),
+            15 => Some(I16),
+            31 => Some(I32),
+            _ => None,
+        };
+        let r = match narrow {
+            Some(narrow) => {
                 let low = self.b.ins().ireduce(narrow, x);
                 self.b.ins().sextend(I64, low)
             }
-            _ => {
+            None => {
                 let up = 63 - bit as i64;
                 let shifted = self.b.ins().ishl_imm_s(x, up);
                 self.b.ins().sshr_imm_s(shifted, up)
